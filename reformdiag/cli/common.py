@@ -1,0 +1,80 @@
+"""CLI helpers: consoles, error boundary, shared options."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from reformdiag.errors import DefinitionError, ReformdiagError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stdout_console(file: Any = None) -> Console:
+    """Rich on a terminal; plain text in pipes and files, or with NO_COLOR."""
+    target = file or sys.stdout
+    is_tty = hasattr(target, "isatty") and target.isatty()
+    plain = not is_tty or "NO_COLOR" in os.environ
+    width = None if is_tty else 100
+    return Console(file=target, no_color=plain, highlight=False, soft_wrap=False,
+                   width=width, force_terminal=False if plain else None,
+                   emoji=False)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False, no_color="NO_COLOR" in os.environ)
+
+
+def error_boundary(func: F) -> F:
+    """Turn ReformdiagError into a message and exit code; other exceptions are bugs."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(kwargs.get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (DefinitionError, UsageError) as exc:
+            stderr_console().print(exc.render(), markup=False)
+            raise typer.Exit(2) from None
+        except ReformdiagError as exc:
+            stderr_console().print(exc.render(), markup=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug: short message, traceback only with --debug
+            err = stderr_console()
+            if debug:
+                err.print(traceback.format_exc(), markup=False)
+            err.print(f"internal error: {exc.__class__.__name__}: {exc}\n"
+                      "This is a bug in reformdiag; re-run with --debug for the traceback.",
+                      markup=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_paths(paths: list[Path]) -> None:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing and len(missing) == len(paths):
+        raise UsageError(f"no such file or directory: {', '.join(missing)}",
+                         hint="give the folder of the collected bundle, files or .gz files")
+
+
+def write_output(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from exc

@@ -1,0 +1,27 @@
+"""CLI: options shared by several commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from reformdiag.pipeline import Options
+from reformdiag.timeline.clock import parse_tz
+
+PathsArg = typer.Argument(..., help="Bundle folders, log files or .gz files.", show_default=False)
+TzOpt = typer.Option(None, "--tz", help="Zone of naive pg_log/CM times, e.g. +08:00 "
+                     "(default: taken from the DMS/DSS lines of the same host).")
+DebugOpt = typer.Option(False, "--debug", help="Show tracebacks of internal errors.")
+NoPrefilterOpt = typer.Option(False, "--no-prefilter", help="Parse every record with Lark "
+                              "instead of only the records stage one keeps (slow; for checks).")
+OutputOpt = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")
+
+
+def make_options(tz: str | None, no_prefilter: bool, debug: bool) -> Options:
+    return Options(tz_minutes=parse_tz(tz) if tz else None, prefilter=not no_prefilter,
+                   debug=debug)
+
+
+def as_paths(paths: list[Path]) -> list[Path]:
+    return [Path(p) for p in paths]

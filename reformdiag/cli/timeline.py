@@ -1,0 +1,126 @@
+"""CLI: ``reformdiag timeline PATH...``: the unified cross-node timeline."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from reformdiag.cli.common import check_paths, error_boundary, stdout_console
+from reformdiag.cli.options import (
+    DebugOpt,
+    NoPrefilterOpt,
+    OutputOpt,
+    PathsArg,
+    TzOpt,
+    make_options,
+)
+from reformdiag.errors import UsageError
+from reformdiag.model import LEVELS, Event, level_rank
+from reformdiag.pipeline import analyse
+from reformdiag.timeline.frame import is_notable
+
+FORMATS = ("table", "csv", "jsonl", "parquet")
+
+
+def _when(text: str | None, what: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"cannot read {what} {text!r}",
+                         hint="use ISO time in UTC, e.g. 2024-09-19T09:14:00") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@error_boundary
+def timeline(
+    paths: list[Path] = PathsArg,
+    node: list[str] = typer.Option([], "--node", "-n", help="Only these nodes (repeatable)."),
+    level: str | None = typer.Option(None, "--level", "-l",
+                                     help="Minimum level: " + ", ".join(LEVELS)),
+    since: str | None = typer.Option(None, "--since", help="From this UTC time (ISO 8601)."),
+    until: str | None = typer.Option(None, "--until", help="Up to this UTC time (ISO 8601)."),
+    grep: str | None = typer.Option(None, "--grep", "-g",
+                                    help="Regular expression on message or event kind."),
+    all_events: bool = typer.Option(False, "--all", help="Every kept event, routine ones too."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv, jsonl or parquet."),
+    output: Path | None = OutputOpt,
+    tz: str | None = TzOpt,
+    no_prefilter: bool = NoPrefilterOpt,
+    debug: bool = DebugOpt,
+) -> None:
+    """Show every node's events in one UTC-ordered timeline."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
+    if level is not None and level not in LEVELS:
+        raise UsageError(f"unknown level {level!r}", hint=f"use one of {', '.join(LEVELS)}")
+    if fmt == "parquet" and output is None:
+        raise UsageError("parquet needs an output file", hint="add -o timeline.parquet")
+    try:
+        pattern = re.compile(grep) if grep else None
+    except re.error as exc:
+        raise UsageError(f"invalid --grep pattern: {exc}") from exc
+    start, end = _when(since, "--since"), _when(until, "--until")
+    check_paths(paths)
+    analysis = analyse(paths, make_options(tz, no_prefilter, debug))
+    events = select(analysis.events, node, level, start, end, pattern, all_events)
+    if fmt == "table":
+        from reformdiag.report.terminal import events_table
+
+        console = stdout_console(output.open("w", encoding="utf-8") if output else None)
+        console.print(events_table(events, f"Timeline ({len(events)} events, UTC)", wide=True))
+        for note in analysis.time_notes:
+            console.print(f"note: {note}", markup=False)
+        return
+    from reformdiag.timeline.frame import to_frame
+
+    frame = to_frame(events)
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UsageError("parquet export needs pyarrow, which is not installed",
+                             hint="pip install 'reformdiag[parquet]', or use --format csv") from None
+        frame = frame.assign(fields=frame["fields"].map(_json))
+        frame.to_parquet(output)
+        return
+    if fmt == "csv":
+        frame = frame.assign(fields=frame["fields"].map(_json))
+        text = frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    else:
+        text = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="ms")
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def select(events: list[Event], nodes: list[str], level: str | None, start: datetime | None,
+           end: datetime | None, pattern: re.Pattern[str] | None, all_events: bool) -> list[Event]:
+    out = []
+    for e in events:
+        if not all_events and not is_notable(e):
+            continue
+        if nodes and e.node not in nodes:
+            continue
+        if level and level_rank(e.level) < level_rank(level):
+            continue
+        if start and (e.time is None or e.time < start):
+            continue
+        if end and (e.time is None or e.time > end):
+            continue
+        if pattern and not (pattern.search(e.message) or pattern.search(e.kind)):
+            continue
+        out.append(e)
+    return out

@@ -1,0 +1,1 @@
+"""Parse stage: format specs and Lark grammars turn kept records into Events."""

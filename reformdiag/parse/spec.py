@@ -1,0 +1,260 @@
+"""Parse stage: the format spec (``grammars/<id>.yaml``) as a checked, compiled object.
+
+A format is data: a Lark grammar for the record structure plus this spec, which says how to
+find records in bytes (stage one), which phrases keep a record for the timeline, which message
+templates name the event kind, and carries real sample lines that the tests replay.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reformdiag.errors import DefinitionError, ErrorLocation
+from reformdiag.model import LEVEL_RANK
+from reformdiag.parse.yamlload import line_of, load_yaml, strip_lines
+
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_WS_RUN = re.compile(r"\s+")
+
+
+def as_number(text: str) -> int | str:
+    """Digits become an int, except codes with a leading zero (SQLSTATE ``01000``)."""
+    if text.isdigit() and len(text) < 19 and (text == "0" or not text.startswith("0")):
+        return int(text)
+    return text
+
+
+def normalise_message(text: str) -> str:
+    """Collapse whitespace runs: published logs collapse or double the spaces."""
+    return _WS_RUN.sub(" ", text).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """One message template: the anchor phrases that find it and the regex that names it."""
+
+    kind: str
+    anchors: tuple[str, ...]
+    pattern: re.Pattern[str]
+    ref: str = ""  # template id in shared/reference (T018) or case id
+    level: str | None = None  # force a level (key events carry none)
+    fields: dict[str, Any] = field(default_factory=dict)  # constant fields added on match
+
+    def match(self, message: str) -> dict[str, Any] | None:
+        m = self.pattern.search(message)
+        if m is None:
+            return None
+        out: dict[str, Any] = dict(self.fields)
+        for name, value in m.groupdict().items():
+            if value is None:
+                continue
+            out[name] = as_number(value)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRule:
+    """Names the log source of a file of this format (``dms_run_log`` vs ``dss_run_log``)."""
+
+    name: str
+    file: str | None = None  # glob on the file name
+    module: frozenset[str] = frozenset()  # module field values (CBB logs)
+
+    def applies(self, filename: str, module: str | None) -> bool:
+        if self.file is not None and not fnmatch.fnmatch(filename, self.file):
+            return False
+        if self.module and (module is None or module not in self.module):
+            return False
+        return True
+
+
+@dataclass(slots=True)
+class FormatSpec:
+    """A compiled format spec. See ``schemas/format.schema.json`` for the file layout."""
+
+    id: str
+    title: str
+    system: str
+    path: Path
+    grammar: str
+    reference: str = ""
+    layout: str = "lines"  # lines: records of lines; document: the whole file is one record
+    files: tuple[str, ...] = ()
+    detect: re.Pattern[str] | None = None
+    start_shapes: tuple[bytes, ...] = ()
+    start_regex: re.Pattern[bytes] | None = None
+    continuation: str = "any"  # any | indented
+    timestamp_formats: tuple[str, ...] = ()
+    tz: str = "bundle"  # bundle | line | utc
+    level_map: dict[str, str] = field(default_factory=dict)
+    keep: tuple[tuple[str, str], ...] = ()  # (phrase, level) anchors that keep a record
+    attach: tuple[str, ...] = ()  # aux-record phrases: kept with, and folded into, the record before
+    templates: tuple[Template, ...] = ()
+    sources: tuple[SourceRule, ...] = ()
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+
+    def source_for(self, filename: str, module: str | None = None) -> str:
+        for rule in self.sources:
+            if rule.applies(filename, module):
+                return rule.name
+        return self.id
+
+    def source_names(self) -> list[str]:
+        names = [r.name for r in self.sources]
+        return names or [self.id]
+
+    def level_of(self, word: str) -> str:
+        return self.level_map.get(word.rstrip(":>").strip(), "info")
+
+    def anchor_phrases(self) -> list[str]:
+        """Every phrase stage one must find for this format (templates, keep and attach)."""
+        phrases: list[str] = []
+        for t in self.templates:
+            phrases.extend(t.anchors)
+        phrases.extend(p for p, _ in self.keep)
+        phrases.extend(self.attach)
+        return phrases
+
+
+def _fail(path: Path, data: Any, key: str | None, message: str, hint: str) -> DefinitionError:
+    return DefinitionError(message, ErrorLocation(str(path), line_of(data, key)), hint)
+
+
+def _compile(path: Path, data: Any, key: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise _fail(path, data, key, f"invalid regular expression in {key!r}: {exc}",
+                    "patterns use Python re syntax; escape [ ] ( ) . | with a backslash") from exc
+
+
+def _shape(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def load_templates(path: Path, data: Any) -> list[Template]:
+    """Compile a ``templates:`` list (from a spec or a shared template set)."""
+    out: list[Template] = []
+    items = data if isinstance(data, list) else []
+    for item in items:
+        if not isinstance(item, dict) or "kind" not in item or "pattern" not in item:
+            raise _fail(path, item, None, "a template needs `kind` and `pattern`",
+                        "e.g. {kind: reform_start, anchor: 'reform start', pattern: '...'}")
+        kind = str(item["kind"])
+        if not _KIND_RE.match(kind):
+            raise _fail(path, item, "kind", f"template kind {kind!r} is not snake_case",
+                        "kinds are lowercase verb-noun names such as node_disconnect")
+        anchors = item.get("anchor", item.get("anchors"))
+        if isinstance(anchors, str):
+            anchors = [anchors]
+        if not anchors or not all(isinstance(a, str) and a for a in anchors):
+            raise _fail(path, item, "kind", f"template {kind!r} has no anchor phrase",
+                        "give the literal phrase stage one searches for (`anchor:`)")
+        level = item.get("level")
+        if level is not None and level not in LEVEL_RANK:
+            raise _fail(path, item, "level", f"unknown level {level!r}",
+                        f"use one of {', '.join(LEVEL_RANK)}")
+        out.append(
+            Template(
+                kind=kind,
+                anchors=tuple(anchors),
+                pattern=_compile(path, item, "pattern", item["pattern"], re.IGNORECASE),
+                ref=str(item.get("ref", "")),
+                level=level,
+                fields=strip_lines(item.get("fields", {})) or {},
+            )
+        )
+    return out
+
+
+_REQUIRED = ("id", "title", "system", "samples")
+
+
+def load_spec(path: Path, shared_templates: dict[str, list[Template]]) -> FormatSpec:
+    """Load and check one format spec file."""
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise DefinitionError("a format spec must be a mapping", ErrorLocation(str(path), 1),
+                              "see schemas/format.schema.json")
+    for key in _REQUIRED:
+        if key not in data:
+            raise _fail(path, data, None, f"missing required key {key!r}",
+                        "see schemas/format.schema.json for the spec layout")
+    fmt_id = str(data["id"])
+    if fmt_id != path.stem or not _ID_RE.match(fmt_id):
+        raise _fail(path, data, "id", f"format id {fmt_id!r} must equal the file stem "
+                    f"{path.stem!r} and be snake_case", "rename the file or the id")
+    layout = data.get("layout", "lines")
+    if layout not in ("lines", "document"):
+        raise _fail(path, data, "layout", f"unknown layout {layout!r}", "use lines or document")
+    rs = data.get("record_start", {}) or {}
+    shapes = tuple(_shape(s) for s in rs.get("shapes", []))
+    if layout == "lines" and not shapes:
+        raise _fail(path, data, "record_start", "a line format needs record_start.shapes",
+                    "shapes are checked at every line start: # digit, ? any byte, else literal")
+    start_regex = None
+    if "regex" in rs:
+        try:
+            start_regex = re.compile(rs["regex"].encode("utf-8"))
+        except re.error as exc:
+            raise _fail(path, rs, "regex", f"invalid record_start.regex: {exc}", "fix the regex")
+    continuation = data.get("continuation", "any")
+    if continuation not in ("any", "indented"):
+        raise _fail(path, data, "continuation", f"unknown continuation {continuation!r}",
+                    "use any (every other line continues) or indented (TAB or space first)")
+    ts = data.get("timestamp", {}) or {}
+    tz = str(ts.get("tz", "bundle"))
+    if tz not in ("bundle", "line", "utc"):
+        raise _fail(path, ts, "tz", f"unknown tz {tz!r}", "use bundle, line or utc")
+    level_map = {str(k): str(v) for k, v in strip_lines(data.get("level_map", {}) or {}).items()}
+    for word, level in level_map.items():
+        if level not in LEVEL_RANK and level != "aux":
+            raise _fail(path, data, "level_map", f"level_map maps {word!r} to unknown {level!r}",
+                        f"use one of {', '.join(LEVEL_RANK)} or aux")
+    keep = []
+    for item in data.get("keep", []) or []:
+        keep.append((str(item["phrase"]), str(item.get("level", "warning"))))
+    templates = load_templates(path, data.get("templates", []) or [])
+    for name in data.get("include_templates", []) or []:
+        if name not in shared_templates:
+            raise _fail(path, data, "include_templates", f"unknown template set {name!r}",
+                        f"known sets: {', '.join(sorted(shared_templates)) or 'none'}")
+        templates.extend(shared_templates[name])
+    sources = []
+    for item in data.get("sources", []) or []:
+        sources.append(SourceRule(name=str(item["name"]), file=item.get("file"),
+                                  module=frozenset(item.get("module", []) or [])))
+    samples = strip_lines(data.get("samples", []))
+    if not samples:
+        raise _fail(path, data, "samples", "a format needs real sample lines",
+                    "copy 5-20 lines from shared/reference into samples:")
+    return FormatSpec(
+        id=fmt_id,
+        title=str(data["title"]),
+        system=str(data["system"]),
+        path=path,
+        grammar=str(data.get("grammar", fmt_id)),
+        reference=str(data.get("reference", "")),
+        layout=layout,
+        files=tuple(data.get("files", []) or []),
+        detect=_compile(path, data, "detect", data["detect"], re.MULTILINE)
+        if data.get("detect") else None,
+        start_shapes=shapes,
+        start_regex=start_regex,
+        continuation=continuation,
+        timestamp_formats=tuple(ts.get("formats", ["%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"])),
+        tz=tz,
+        level_map=level_map,
+        keep=tuple(keep),
+        attach=tuple(str(a) for a in data.get("attach", []) or []),
+        templates=tuple(templates),
+        sources=tuple(sources),
+        samples=samples,
+        rejects=strip_lines(data.get("rejects", []) or []),
+    )

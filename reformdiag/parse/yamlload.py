@@ -1,0 +1,66 @@
+"""Parse stage helper: load YAML data files keeping line numbers for error messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reformdiag.errors import DefinitionError, ErrorLocation
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that records the line of every mapping key in ``__lines__``."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    lines = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if isinstance(key, str):
+            lines[key] = key_node.start_mark.line + 1
+    mapping["__line__"] = node.start_mark.line + 1
+    mapping["__lines__"] = lines
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(path: Path) -> Any:
+    """Load ``path``; every mapping carries ``__line__`` and ``__lines__`` (key -> line)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DefinitionError(f"cannot read {path.name}: {exc}", ErrorLocation(str(path))) from exc
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        loc = ErrorLocation(str(path), mark.line + 1, mark.column + 1) if mark else ErrorLocation(
+            str(path)
+        )
+        raise DefinitionError(
+            f"invalid YAML: {getattr(exc, 'problem', exc)}", loc, "check indentation and quoting"
+        ) from exc
+
+
+def strip_lines(value: Any) -> Any:
+    """Return ``value`` without the ``__line__`` bookkeeping keys (for output and tests)."""
+    if isinstance(value, dict):
+        return {k: strip_lines(v) for k, v in value.items() if k not in ("__line__", "__lines__")}
+    if isinstance(value, list):
+        return [strip_lines(v) for v in value]
+    return value
+
+
+def line_of(mapping: Any, key: str | None = None) -> int | None:
+    """Line of ``key`` inside ``mapping`` (or of the mapping itself)."""
+    if not isinstance(mapping, dict):
+        return None
+    if key is not None and key in mapping.get("__lines__", {}):
+        return int(mapping["__lines__"][key])
+    line = mapping.get("__line__")
+    return int(line) if line is not None else None

@@ -1,0 +1,306 @@
+"""The whole path for one bundle: ingest -> parse -> timeline (diagnose is added on top).
+
+``analyse`` never raises on bad input: every file-level problem becomes a FileReport with a
+status and a reason, and the rest of the bundle is analysed.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from reformdiag.ingest.discover import Skipped, Source, discover
+from reformdiag.ingest.identity import path_hints
+from reformdiag.ingest.reader import ReadStats, read_chunks, read_head
+from reformdiag.ingest.scan import ScanPlan, scan
+from reformdiag.ingest.sniff import Candidate, sniff
+from reformdiag.model import Event, FileReport, Unparsed, level_rank
+from reformdiag.parse.record import GENERIC_KIND, parse_record
+from reformdiag.parse.registry import LoadedFormat, Registry, default_registry
+from reformdiag.parse.timestamps import read_timestamp
+from reformdiag.timeline.clock import fill_missing_times, normalise_times
+from reformdiag.timeline.cluster import ClusterMap, build_cluster
+
+log = logging.getLogger(__name__)
+MAX_DOCUMENT = 16 * 1024 * 1024
+MAX_UNPARSED_KEPT = 1000
+
+
+@dataclass
+class Options:
+    tz_minutes: int | None = None  # --tz
+    prefilter: bool = True  # False: every record goes through Lark (slow; for checks)
+    extra_anchors: dict[str, list[str]] = field(default_factory=dict)  # format -> phrases
+    debug: bool = False
+
+
+@dataclass
+class Analysis:
+    """Everything later stages and reports need about one bundle."""
+
+    inputs: list[FileReport]
+    events: list[Event]  # kept events, sorted by UTC time
+    cluster: ClusterMap
+    time_notes: list[str]
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def analysed(self) -> list[FileReport]:
+        return [r for r in self.inputs if r.status == "analysed"]
+
+    @property
+    def not_analysed(self) -> list[FileReport]:
+        return [r for r in self.inputs if r.status != "analysed"]
+
+    def span(self) -> tuple[datetime | None, datetime | None]:
+        times = [e.time for e in self.events if e.time is not None]
+        return (min(times), max(times)) if times else (None, None)
+
+
+def _decode(raw: bytes, notes: Counter[str]) -> str:
+    if b"\x00" in raw:
+        raw = raw.replace(b"\x00", b"")
+        notes["NUL bytes removed"] += 1
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("gb18030")
+        notes["records decoded as GB18030 (not valid UTF-8)"] += 1
+        return text
+    except UnicodeDecodeError:
+        notes["undecodable bytes replaced"] += 1
+        return raw.decode("utf-8", errors="replace")
+
+
+def build_plans(registry: Registry, options: Options) -> dict[str, ScanPlan]:
+    plans = {}
+    for fmt in registry:
+        spec = fmt.spec
+        if spec.layout != "lines":
+            continue
+        keep = [*(a for t in spec.templates for a in t.anchors), *(p for p, _ in spec.keep),
+                *options.extra_anchors.get(spec.id, [])]
+        plans[spec.id] = ScanPlan(
+            shapes=spec.start_shapes,
+            continuation=spec.continuation,
+            keep=tuple(dict.fromkeys(p.encode("utf-8") for p in keep)),
+            attach=tuple(a.encode("utf-8") for a in spec.attach),
+            keep_all=not options.prefilter,
+        )
+    return plans
+
+
+class FileAnalyser:
+    """Stage one and stage two for one file at a time (reusable across files)."""
+
+    def __init__(self, registry: Registry, options: Options) -> None:
+        self.registry = registry
+        self.options = options
+        self.plans = build_plans(registry, options)
+        self.candidates = [
+            Candidate(f.id, f.spec.detect, f.spec.files) for f in registry if f.spec.detect
+        ]
+
+    def run(self, source: Source) -> tuple[FileReport, list[Event]]:
+        report = FileReport(path=source.display, size=source.size)
+        hints = path_hints(source.parts)
+        report.host = hints.host
+        try:
+            head = read_head(source)
+        except OSError as exc:
+            report.status, report.reason = "error", f"cannot read: {exc.strerror or exc}"
+            return report, []
+        verdict = sniff(head, source.display, self.candidates)
+        if verdict.format is None:
+            report.status = "empty" if verdict.reason == "empty file" else "not recognised"
+            report.reason = verdict.reason
+            return report, []
+        fmt = self.registry.get(verdict.format)
+        report.format, report.system = fmt.id, fmt.spec.system
+        try:
+            if fmt.spec.layout == "document":
+                events = self._document(fmt, source, report)
+            else:
+                events = self._lines(fmt, source, report)
+        except OSError as exc:
+            report.status, report.reason = "error", f"read failed: {exc.strerror or exc}"
+            return report, []
+        except Exception as exc:  # a bug must not cost the rest of the bundle
+            report.status = "error"
+            report.reason = f"internal error while reading ({exc.__class__.__name__}: {exc})"
+            if self.options.debug:
+                report.notes.append(traceback.format_exc())
+            return report, []
+        for ev in events:
+            ev.host = hints.host
+        report.format = events[0].source if events and fmt.spec.sources else report.format
+        if not events:
+            report.format = fmt.spec.source_for(source.name) if fmt.spec.sources else fmt.id
+        if hints.dn_instance:
+            report.node = f"dn_{hints.dn_instance}"
+        return report, events
+
+    # -- line formats: stage one then stage two --------------------------------
+    def _lines(self, fmt: LoadedFormat, source: Source, report: FileReport) -> list[Event]:
+        stats = ReadStats()
+        result = scan(read_chunks(source, stats), self.plans[fmt.id])
+        report.lines, report.records = result.lines, result.records
+        report.continuation, report.unparsed = result.continuation, result.unparsed
+        for line, reason, text in result.orphans:
+            report.unparsed_lines.append(Unparsed(source.display, line, reason,
+                                                  text.decode("utf-8", "replace").rstrip()))
+        decode_notes: Counter[str] = Counter()
+        events: list[Event] = []
+        for kept in result.kept:
+            text = _decode(kept.text, decode_notes)
+            item = parse_record(fmt, text, file=source.display, line=kept.line,
+                                filename=source.name)
+            if isinstance(item, Unparsed):
+                report.records -= 1
+                report.continuation -= kept.n_lines - 1
+                report.unparsed += kept.n_lines
+                if len(report.unparsed_lines) < MAX_UNPARSED_KEPT:
+                    report.unparsed_lines.append(item)
+                continue
+            if kept.attach and item.kind == GENERIC_KIND and events:
+                parent = events[-1]
+                parent.fields.setdefault("detail", []).append(item.message)
+                parent.line_count += item.line_count
+                continue
+            if item.kind == GENERIC_KIND and level_rank(item.level) < level_rank("warning"):
+                continue  # kept for an anchor in its text, but nothing named it
+            events.append(item)
+        report.events = len(events)
+        report.first = read_timestamp(result.first_time.decode())[0] if result.first_time else None
+        report.last = read_timestamp(result.last_time.decode())[0] if result.last_time else None
+        offsets = Counter(e.utc_offset_min for e in events if e.utc_offset_min is not None)
+        if offsets:
+            report.utc_offset_min = offsets.most_common(1)[0][0]
+        if stats.truncated_lines:
+            report.notes.append(f"{stats.truncated_lines} line(s) longer than 1 MiB truncated")
+        if result.cut_records:
+            report.notes.append(f"{result.cut_records} very long record(s) cut to 256 KiB")
+        if stats.problem:
+            report.notes.append(f"{stats.problem}: analysed the {report.lines} lines before it")
+        report.notes.extend(f"{what} ({n})" for what, n in decode_notes.items())
+        return events
+
+    # -- document formats (cm_ctl query): the whole file is one record -----------
+    def _document(self, fmt: LoadedFormat, source: Source, report: FileReport) -> list[Event]:
+        stats = ReadStats()
+        raw = b""
+        for chunk in read_chunks(source, stats):
+            raw += chunk
+            if len(raw) > MAX_DOCUMENT:
+                report.notes.append("document larger than 16 MiB: only its head was read")
+                break
+        notes: Counter[str] = Counter()
+        text = _decode(raw, notes).replace("\r\n", "\n")
+        report.lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+        from lark.exceptions import UnexpectedInput
+
+        try:
+            tree = fmt.parser.parse(text if text.endswith("\n") else text + "\n")
+        except UnexpectedInput as exc:
+            line = getattr(exc, "line", 1) or 1
+            report.unparsed = report.lines
+            report.unparsed_lines.append(Unparsed(source.display, line,
+                                                  f"does not match the {fmt.id} grammar",
+                                                  text.splitlines()[line - 1][:200]
+                                                  if text.splitlines() else ""))
+            return []
+        document = fmt.document
+        assert document is not None
+        events: list[Event] = document(tree, spec=fmt.spec, file=source.display, first_line=1,
+                                       host=None)
+        report.records, report.continuation = 1, report.lines - 1
+        report.events = len(events)
+        return events
+
+
+def analyse(paths: list[Path], options: Options | None = None,
+            registry: Registry | None = None) -> Analysis:
+    """Analyse a bundle (directories, files, .gz) into an Analysis."""
+    options = options or Options()
+    registry = registry or default_registry()
+    sources, skipped = discover(paths)
+    analyser = FileAnalyser(registry, options)
+    inputs: list[FileReport] = []
+    events: list[Event] = []
+    by_file: dict[str, list[Event]] = {}
+    hints: dict[str, tuple[str | None, int | None]] = {}
+    for source in sources:
+        report, file_events = analyser.run(source)
+        inputs.append(report)
+        events.extend(file_events)
+        by_file[source.display] = file_events
+        h = path_hints(source.parts)
+        hints[source.display] = (h.host, h.dn_instance)
+    for item in skipped:
+        inputs.append(FileReport(path=item.display, status="error", reason=item.reason))
+    used, notes = normalise_times(events, options.tz_minutes)
+    times = [e.time for e in events if e.time is not None and e.source != "cm_ctl_query"]
+    fill_missing_times(by_file, max(times) if times else None)
+    cluster = build_cluster(events, hints)
+    assign_nodes(events, cluster, hints)
+    for report in inputs:
+        host, dn = hints.get(report.path, (None, None))
+        node = cluster.by_host(host) or (cluster.find(dn_instance=dn) if dn else None)
+        if node is not None:
+            report.node = node.key
+        if report.utc_offset_min is None and host is not None and (host or "-") in used:
+            report.utc_offset_min = used[host or "-"]
+    events.sort(key=_order)
+    return Analysis(inputs=inputs, events=events, cluster=cluster, time_notes=notes,
+                    skipped=skipped)
+
+
+def _order(ev: Event) -> tuple[object, ...]:
+    # Ties (same millisecond on two hosts) keep a stable, reproducible order.
+    return (ev.time is None, ev.time or datetime.min, ev.node, ev.file, ev.line)
+
+
+def assign_nodes(events: list[Event], cluster: ClusterMap,
+                 hints: dict[str, tuple[str | None, int | None]]) -> None:
+    """Put the canonical node on every event, and resolve the nodes a message names."""
+    for ev in events:
+        host, dn = hints.get(ev.file, (None, None))
+        node = cluster.by_host(host)
+        if node is None and dn is not None:
+            node = cluster.find(dn_instance=dn)
+        if node is None and ev.source == "cm_ctl_query":
+            row_host = ev.fields.get("host")
+            node = cluster.by_host(str(row_host)) if row_host else None
+        if node is None:
+            app = str(ev.fields.get("app", ""))
+            if app.startswith("dn_") and app[3:].isdigit():
+                node = cluster.find(dn_instance=int(app[3:]))
+        ev.node = node.key if node else ("cluster" if ev.source == "cm_ctl_query" else
+                                         host or "unknown")
+        _resolve_subjects(ev, cluster)
+
+
+def _resolve_subjects(ev: Event, cluster: ClusterMap) -> None:
+    f = ev.fields
+    if isinstance(f.get("peer_inst"), int):
+        peer = cluster.find(dms_inst=f["peer_inst"])
+        if peer:
+            f["peer_node"] = peer.key
+    subject = None
+    if isinstance(f.get("cm_node"), int) and ev.source != "cm_ctl_query":
+        subject = cluster.find(cm_node=f["cm_node"])
+    elif isinstance(f.get("inst_id"), int) and ev.source != "cm_ctl_query":
+        subject = cluster.find(dms_inst=f["inst_id"])
+    elif isinstance(f.get("dn_instance"), int):
+        subject = cluster.find(dn_instance=f["dn_instance"])
+    elif isinstance(f.get("instance"), int) and f["instance"] > 1000:
+        subject = cluster.find(dn_instance=f["instance"]) or cluster.find(
+            dss_instance=f["instance"])
+    if subject:
+        f["subject_node"] = subject.key

@@ -1,0 +1,1 @@
+"""Timeline stage: one cluster map, UTC times, canonical nodes, and the pandas frame."""

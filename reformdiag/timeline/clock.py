@@ -1,0 +1,101 @@
+"""Timeline stage: turn every wall-clock time into UTC and say what was assumed.
+
+DMS/DSS lines print their whole-hour offset (``UTC+8``). pg_log and CM print naive local
+time: their offset comes from ``--tz`` if given, else from the DMS/DSS lines of the same host,
+else from the bundle's other hosts, else UTC is assumed (and the report says so).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from reformdiag.errors import UsageError
+from reformdiag.model import Event
+
+_TZ = re.compile(r"^(?:UTC)?\s*([+-])(\d{1,2})(?::?(\d\d))?$")
+
+
+def parse_tz(text: str) -> int:
+    """``+08:00`` / ``UTC+8`` / ``-0330`` / ``UTC`` -> offset in minutes."""
+    text = text.strip()
+    if text.upper() in ("UTC", "Z", "GMT"):
+        return 0
+    m = _TZ.match(text)
+    if not m:
+        raise UsageError(f"cannot read time zone {text!r}", hint="use e.g. +08:00, UTC+8 or UTC")
+    minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
+    return -minutes if m.group(1) == "-" else minutes
+
+
+def fmt_offset(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[str, int], list[str]]:
+    """Set ``Event.time`` (UTC) on every event that has a wall-clock time.
+
+    Returns the offset used per host and notes on what was assumed.
+    """
+    per_host: dict[str | None, Counter[int]] = {}
+    for ev in events:
+        if ev.utc_offset_min is not None:
+            per_host.setdefault(ev.host, Counter())[ev.utc_offset_min] += 1
+    bundle: Counter[int] = Counter()
+    for counts in per_host.values():
+        bundle.update(counts)
+    notes: list[str] = []
+    used: dict[str, int] = {}
+    assumed_hosts: set[str] = set()
+    for ev in events:
+        if ev.local_time is None:
+            continue
+        if ev.utc_offset_min is not None:
+            offset = ev.utc_offset_min
+        elif tz_override is not None:
+            offset = tz_override
+            ev.time_note = ev.time_note or "time zone from --tz"
+        elif ev.host in per_host:
+            offset = per_host[ev.host].most_common(1)[0][0]
+        elif bundle:
+            offset = bundle.most_common(1)[0][0]
+            assumed_hosts.add(ev.host or ev.file)
+        else:
+            offset = 0
+            assumed_hosts.add("*")
+        ev.time = (ev.local_time - timedelta(minutes=offset)).replace(tzinfo=UTC)
+        used[ev.host or "-"] = offset
+    if tz_override is not None:
+        notes.append(f"naive pg_log/CM times read as {fmt_offset(tz_override)} (--tz)")
+    else:
+        for host, counts in sorted(per_host.items(), key=lambda kv: str(kv[0])):
+            notes.append(f"{host or 'files without a host'}: pg_log/CM times read as "
+                         f"{fmt_offset(counts.most_common(1)[0][0])}, taken from its DMS/DSS lines")
+        if "*" in assumed_hosts:
+            notes.append("no time zone in the bundle: naive times assumed to be UTC "
+                         "(use --tz to set the cluster's zone)")
+        elif assumed_hosts:
+            notes.append(f"{', '.join(sorted(h for h in assumed_hosts if h))}: no DMS/DSS lines "
+                         f"of its own; time zone {fmt_offset(bundle.most_common(1)[0][0])} "
+                         "taken from the other hosts")
+    return used, notes
+
+
+def fill_missing_times(events_by_file: dict[str, list[Event]], bundle_end: datetime | None) -> None:
+    """Events without a time: inherit the previous record's time in the same file (cut
+    timestamps); snapshots without a date sit at the end of the bundle."""
+    for events in events_by_file.values():
+        last: datetime | None = None
+        for ev in events:
+            if ev.time is not None:
+                last = ev.time
+                continue
+            if ev.source == "cm_ctl_query":
+                if bundle_end is not None:
+                    ev.time = bundle_end
+                    ev.time_note = "no date in the saved output: placed at the end of the logs"
+            elif last is not None:
+                ev.time = last
+                ev.time_note = "timestamp cut: time of the record before it"
