@@ -103,3 +103,54 @@ class ClusterNode:
         if self.dn_instance is not None:
             bits.append(f"dn_{self.dn_instance}")
         return f"{self.key} ({', '.join(bits)})" if bits else self.key
+
+
+SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+@dataclass(slots=True)
+class Evidence:
+    """One log line quoted by a finding."""
+
+    role: str  # the selection (or episode) it came from
+    time: datetime | None
+    node: str
+    file: str
+    line: int
+    text: str
+    kind: str = ""
+
+
+@dataclass(slots=True)
+class Finding:
+    """A rule that fired: what, where, why, and what to do."""
+
+    rule: str
+    name: str
+    title: str
+    severity: str
+    references: list[str]
+    nodes: list[str]
+    start: datetime | None
+    end: datetime | None
+    root_cause: str
+    remediation: list[str]
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    evidence: list[Evidence] = field(default_factory=list)
+    symptoms: list[Finding] = field(default_factory=list)  # later findings this one explains
+    status: str = "fired"  # fired | not evaluable
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RuleOutcome:
+    """What happened to one rule on one bundle (for JUnit, coverage, --fail-on-missing)."""
+
+    rule: str
+    name: str
+    title: str
+    severity: str
+    status: str  # fired | passed | not evaluable
+    missing: list[str] = field(default_factory=list)
+    findings: int = 0

@@ -104,7 +104,7 @@ class FileAnalyser:
         self.options = options
         self.plans = build_plans(registry, options)
         self.candidates = [
-            Candidate(f.id, f.spec.detect, f.spec.files) for f in registry if f.spec.detect
+            Candidate(f.id, f.spec.detect, f.spec.files, f.spec.layout == "document") for f in registry if f.spec.detect
         ]
 
     def run(self, source: Source) -> tuple[FileReport, list[Event]]:
@@ -157,6 +157,7 @@ class FileAnalyser:
                                                   text.decode("utf-8", "replace").rstrip()))
         decode_notes: Counter[str] = Counter()
         events: list[Event] = []
+        extra = self.options.extra_anchors.get(fmt.id, [])
         for kept in result.kept:
             text = _decode(kept.text, decode_notes)
             item = parse_record(fmt, text, file=source.display, line=kept.line,
@@ -173,7 +174,8 @@ class FileAnalyser:
                 parent.fields.setdefault("detail", []).append(item.message)
                 parent.line_count += item.line_count
                 continue
-            if item.kind == GENERIC_KIND and level_rank(item.level) < level_rank("warning"):
+            if (item.kind == GENERIC_KIND and level_rank(item.level) < level_rank("warning")
+                    and not any(a in text for a in extra)):
                 continue  # kept for an anchor in its text, but nothing named it
             events.append(item)
         report.events = len(events)

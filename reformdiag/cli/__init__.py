@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from reformdiag.cli import analyze, formats, timeline
+from reformdiag.cli import analyze, formats, rules, timeline
 
 app = typer.Typer(
     name="reformdiag",
@@ -19,6 +19,8 @@ app = typer.Typer(
 app.command("analyze")(analyze.analyze)
 app.command("timeline")(timeline.timeline)
 app.add_typer(formats.app, name="formats")
+app.add_typer(rules.app, name="rules")
+app.command("explain")(rules.explain)
 
 
 def main() -> None:

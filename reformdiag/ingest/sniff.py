@@ -16,6 +16,7 @@ class Candidate:
     id: str
     detect: re.Pattern[str]
     globs: tuple[str, ...] = ()
+    document: bool = False  # one title line anywhere in the head identifies the whole file
 
 
 @dataclass(slots=True)
@@ -59,11 +60,11 @@ def sniff(head: bytes, display: str, candidates: list[Candidate]) -> Verdict:
         lines = lines[:-1]  # the head may end mid-line
     best: tuple[float, int, str] | None = None
     for cand in candidates:
-        hits = sum(1 for ln in lines if cand.detect.search(ln))
-        if hits == 0 and cand.detect.flags & re.MULTILINE and cand.detect.search(text):
-            hits = 1  # document formats: one title line identifies the whole file
+        if cand.document:
+            hits = 1 if cand.detect.search(text) else 0
             ratio = 1.0
         else:
+            hits = sum(1 for ln in lines if cand.detect.search(ln))
             ratio = hits / max(len(lines), 1)
         if hits == 0:
             continue

@@ -23,8 +23,10 @@ _WS_RUN = re.compile(r"\s+")
 
 
 def as_number(text: str) -> int | str:
-    """Digits become an int, except codes with a leading zero (SQLSTATE ``01000``)."""
-    if text.isdigit() and len(text) < 19 and (text == "0" or not text.startswith("0")):
+    """Digits (with an optional minus) become an int, except codes with a leading zero
+    (SQLSTATE ``01000``)."""
+    digits = text[1:] if text.startswith("-") else text
+    if digits.isdigit() and len(digits) < 19 and (digits == "0" or not digits.startswith("0")):
         return int(text)
     return text
 
@@ -44,6 +46,7 @@ class Template:
     ref: str = ""  # template id in shared/reference (T018) or case id
     level: str | None = None  # force a level (key events carry none)
     fields: dict[str, Any] = field(default_factory=dict)  # constant fields added on match
+    sample: str | None = None  # a message this template must name (tested)
 
     def match(self, message: str) -> dict[str, Any] | None:
         m = self.pattern.search(message)
@@ -168,6 +171,7 @@ def load_templates(path: Path, data: Any) -> list[Template]:
                 ref=str(item.get("ref", "")),
                 level=level,
                 fields=strip_lines(item.get("fields", {})) or {},
+                sample=item.get("sample"),
             )
         )
     return out

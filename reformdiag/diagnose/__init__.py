@@ -1,0 +1,1 @@
+"""Diagnose stage: episodes (derived events), rules as data, the condition language, findings."""

@@ -1,0 +1,265 @@
+"""Diagnose stage: parse and evaluate rule conditions (grammar: condition.lark).
+
+A condition evaluates to a list of Matches. A Match holds the events that satisfied it, by
+selection name, plus its time span and nodes. Semantics, chosen to be explicit at the edges:
+
+* ``A then B within W``: B at or after A (ties count) and ``B.time - A.time <= W`` (exactly W
+  counts). Each A yields at most one match, with the first B after it.
+* ``on same node`` / ``on different nodes``: the events of one match share (or do not share)
+  their node. ``group by node`` evaluates the whole condition per node.
+* ``count(A) >= N within W``: the first window of N events per burst; a new burst starts after
+  the window that fired.
+* ``X and not B within W``: absence. A match of X survives when no B falls within
+  ``[X.end, X.end + W]`` (on X's node with ``on same node``). If the logs end before that
+  window closes, absence is not proven and the match is dropped.
+* ``not B`` without a window: B is absent from the whole bundle (or node, with group by).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedInput
+
+from reformdiag.model import Event
+
+_GRAMMAR = Path(__file__).with_name("condition.lark")
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr")
+
+
+class ConditionError(ValueError):
+    """A condition does not parse or names an unknown selection."""
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+@dataclass
+class Match:
+    events: dict[str, list[Event]] = field(default_factory=dict)
+
+    @property
+    def all_events(self) -> list[Event]:
+        seen: dict[int, Event] = {}
+        for evs in self.events.values():
+            for e in evs:
+                seen[id(e)] = e
+        return sorted(seen.values(), key=lambda e: (e.time is None, e.time or datetime.min))
+
+    @property
+    def start(self) -> datetime | None:
+        times = [e.time for e in self.all_events if e.time]
+        return min(times) if times else None
+
+    @property
+    def end(self) -> datetime | None:
+        times = [e.time for e in self.all_events if e.time]
+        return max(times) if times else None
+
+    @property
+    def nodes(self) -> list[str]:
+        return sorted({e.node for e in self.all_events if e.node})
+
+    def merged(self, other: Match) -> Match:
+        out = {k: list(v) for k, v in self.events.items()}
+        for k, v in other.events.items():
+            out.setdefault(k, [])
+            out[k].extend(e for e in v if all(e is not x for x in out[k]))
+        return Match(out)
+
+
+def parse_duration(text: str) -> timedelta:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
+    if not m:
+        raise ConditionError(f"bad duration {text!r}")
+    value, unit = float(m.group(1)), m.group(2)
+    return timedelta(milliseconds=value) if unit == "ms" else timedelta(
+        seconds=value * {"s": 1, "m": 60, "h": 3600}[unit])
+
+
+@dataclass(frozen=True)
+class Condition:
+    text: str
+    tree: Tree
+    group_by_node: bool
+
+    def names(self) -> set[str]:
+        return {str(t) for t in self.tree.scan_values(lambda v: isinstance(v, Token)
+                                                      and v.type == "NAME")}
+
+
+def parse_condition(text: str) -> Condition:
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise ConditionError(f"cannot parse condition near column {exc.column}: "
+                             f"{exc.get_context(text).strip()}", exc.column) from exc
+    except LarkError as exc:
+        raise ConditionError(str(exc)) from exc
+    group = False
+    if isinstance(tree, Tree) and tree.data == "start":
+        group = any(isinstance(c, Tree) and c.data == "group" for c in tree.children)
+        tree = tree.children[0]
+    return Condition(text, tree, group)
+
+
+Selector = Callable[[str], list[Event]]
+
+
+class Evaluator:
+    """Evaluates a parsed condition over the events each selection picks."""
+
+    def __init__(self, select: Selector, bundle_end: datetime | None) -> None:
+        self.select = select
+        self.bundle_end = bundle_end
+
+    def run(self, cond: Condition, node: str | None = None) -> list[Match]:
+        self.node = node
+        return self._eval(cond.tree)
+
+    # -- helpers -------------------------------------------------------------
+    def _events(self, name: str) -> list[Event]:
+        events = self.select(name)
+        if self.node is not None:
+            events = [e for e in events if e.node == self.node]
+        return sorted((e for e in events if e.time is not None), key=lambda e: e.time)
+
+    @staticmethod
+    def _opts(children: list[object]) -> tuple[timedelta | None, str | None]:
+        window, scope = None, None
+        for c in children:
+            if isinstance(c, Tree) and c.data == "window":
+                window = parse_duration(str(c.children[0]))
+            elif isinstance(c, Tree) and c.data in ("same_node", "different_nodes"):
+                scope = str(c.data)
+        return window, scope
+
+    def _eval(self, tree: Tree | Token) -> list[Match]:
+        kind = tree.data if isinstance(tree, Tree) else "ref"
+        return getattr(self, f"_{kind}")(tree)
+
+    def _ref(self, tree: Tree | Token) -> list[Match]:
+        name = str(tree.children[0]) if isinstance(tree, Tree) else str(tree)
+        return [Match({name: [e]}) for e in self._events(name)]
+
+    def _or_expr(self, tree: Tree) -> list[Match]:
+        out: list[Match] = []
+        for child in tree.children:
+            out.extend(self._eval(child))
+        return sorted(out, key=lambda m: (m.start is None, m.start or datetime.min))
+
+    def _and_expr(self, tree: Tree) -> list[Match]:
+        positives = [c for c in tree.children
+                     if not (isinstance(c, Tree) and c.data == "negation")]
+        negations = [c for c in tree.children if isinstance(c, Tree) and c.data == "negation"]
+        if positives:
+            matches = self._eval(positives[0])
+            for other in positives[1:]:
+                others = self._eval(other)
+                if not others:
+                    return []
+                # both present: combine each match with the nearest match of the other term
+                matches = [m.merged(min(others, key=lambda o: abs(
+                    (o.start or datetime.min) - (m.start or datetime.min)))) for m in matches]
+        else:
+            matches = [Match()]
+        for neg in negations:
+            matches = [m for m in matches if self._absent(neg, m)]
+        return matches
+
+    def _negation(self, tree: Tree) -> list[Match]:
+        return [Match()] if self._absent(tree, Match()) else []
+
+    def _absent(self, neg: Tree, match: Match) -> bool:
+        inner = neg.children[0]
+        window, scope = self._opts(neg.children[1:])
+        if window is None:
+            return not self._eval(inner)
+        anchor = match.end
+        if anchor is None:
+            return not self._eval(inner)
+        close = anchor + window
+        if self.bundle_end is not None and self.bundle_end < close:
+            return False  # the logs end before the window closes: absence not proven
+        for m in self._eval(inner):
+            if m.start is None or not (anchor <= m.start <= close):
+                continue
+            if scope == "same_node" and not set(m.nodes) & set(match.nodes):
+                continue
+            if scope == "different_nodes" and set(m.nodes) & set(match.nodes):
+                continue
+            return False
+        return True
+
+    def _seq(self, tree: Tree) -> list[Match]:
+        names = [str(c) for c in tree.children if isinstance(c, Token)]
+        window, scope = self._opts(tree.children)
+        lists = [self._events(n) for n in names]
+        out: list[Match] = []
+        for first in lists[0]:
+            chain = [first]
+            for nxt in lists[1:]:
+                prev = chain[-1]
+                cand = next((e for e in nxt if e is not prev and e.time >= prev.time
+                             and (window is None or e.time - first.time <= window)
+                             and self._scoped(scope, chain, e)), None)
+                if cand is None:
+                    break
+                chain.append(cand)
+            if len(chain) == len(names):
+                m = Match()
+                for n, e in zip(names, chain, strict=True):
+                    m.events.setdefault(n, []).append(e)
+                out.append(m)
+        return out
+
+    @staticmethod
+    def _scoped(scope: str | None, chain: list[Event], e: Event) -> bool:
+        if scope == "same_node":
+            return all(x.node == e.node for x in chain)
+        if scope == "different_nodes":
+            return all(x.node != e.node for x in chain)
+        return True
+
+    def _count(self, tree: Tree) -> list[Match]:
+        name = str(tree.children[0])
+        op, n = str(tree.children[1]), int(tree.children[2])
+        window, scope = self._opts(tree.children[3:])
+        events = self._events(name)
+        groups: dict[str, list[Event]] = {}
+        for e in events:
+            groups.setdefault(e.node if scope == "same_node" else "*", []).append(e)
+        out: list[Match] = []
+        for evs in groups.values():
+            if window is None:
+                if _compare(len(evs), op, n) and evs:
+                    out.append(Match({name: evs}))
+                continue
+            i = 0
+            while i < len(evs):
+                j = i
+                while j + 1 < len(evs) and evs[j + 1].time - evs[i].time <= window:
+                    j += 1
+                burst = evs[i:j + 1]
+                if _compare(len(burst), op, n) and op in (">=", ">", "=="):
+                    out.append(Match({name: burst}))
+                    i = j + 1
+                else:
+                    i += 1
+        return out
+
+
+def _compare(value: int, op: str, n: int) -> bool:
+    return {">=": value >= n, ">": value > n, "==": value == n, "<=": value <= n,
+            "<": value < n}[op]
