@@ -39,7 +39,7 @@ class Options:
 
 
 @dataclass
-class Analysis:
+class Analysis:  # noqa: D101 - documented below
     """Everything later stages and reports need about one bundle."""
 
     inputs: list[FileReport]
@@ -306,3 +306,20 @@ def _resolve_subjects(ev: Event, cluster: ClusterMap) -> None:
             dss_instance=f["instance"])
     if subject:
         f["subject_node"] = subject.key
+
+
+def run(paths: list[Path], options: Options | None = None, rules_dirs: list[Path] | None = None,
+        registry: Registry | None = None):  # type: ignore[no-untyped-def]
+    """Load the rules (refusing broken ones), analyse the bundle, diagnose it."""
+    from reformdiag.diagnose.anchors import rule_anchors
+    from reformdiag.diagnose.catalog import rule_set
+    from reformdiag.diagnose.engine import diagnose
+
+    options = options or Options()
+    registry = registry or default_registry()
+    rules = rule_set(rules_dirs, registry)
+    for fmt, phrases in rule_anchors(rules).items():
+        options.extra_anchors.setdefault(fmt, []).extend(phrases)
+    analysis = analyse(paths, options, registry)
+    diagnosis = diagnose(analysis.events, analysis.inputs, analysis.cluster, rules)
+    return analysis, diagnosis

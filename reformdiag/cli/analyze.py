@@ -1,4 +1,4 @@
-"""CLI: ``reformdiag analyze PATH...``."""
+"""CLI: ``reformdiag analyze PATH...``: diagnose a bundle; the exit code is the CI gate."""
 
 from __future__ import annotations
 
@@ -16,38 +16,64 @@ from reformdiag.cli.options import (
     make_options,
 )
 from reformdiag.errors import UsageError
-from reformdiag.pipeline import analyse
+from reformdiag.model import SEVERITIES, SEVERITY_RANK
 
 FORMATS = ("text", "json")
+# Exit codes: 0 nothing at/above --fail-on, 1 findings at/above it, 2 usage or definition
+# error (or nothing analysable), 3 insufficient evidence (with --fail-on-missing).
+EXIT_FINDINGS, EXIT_USAGE, EXIT_MISSING = 1, 2, 3
 
 
 @error_boundary
 def analyze(
     paths: list[Path] = PathsArg,
-    fmt: str = typer.Option("text", "--format", "-f", help="Output: text or json."),
+    fmt: str = typer.Option("text", "--format", "-f", help="Output: " + ", ".join(FORMATS)),
     output: Path | None = OutputOpt,
+    fail_on: str = typer.Option("never", "--fail-on",
+                                help="Exit 1 when a finding is at or above this severity: "
+                                     + "|".join([*SEVERITIES, "never"])),
+    fail_on_missing: bool = typer.Option(False, "--fail-on-missing",
+                                         help="Exit 3 when a rule cannot be evaluated because "
+                                              "a source it requires is missing."),
+    rules_dir: list[Path] = typer.Option([], "--rules", help="Also load rules from this folder."),
     tz: str | None = TzOpt,
     show_unparsed: bool = typer.Option(False, "--show-unparsed",
                                        help="List every unparsed line with its reason."),
     no_prefilter: bool = NoPrefilterOpt,
     debug: bool = DebugOpt,
 ) -> None:
-    """Analyse a log bundle: inputs, cluster map, notable events, diagnosis."""
+    """Diagnose a log bundle: verdict, findings, episodes, inputs and coverage."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
+    if fail_on not in (*SEVERITIES, "never"):
+        raise UsageError(f"unknown --fail-on {fail_on!r}",
+                         hint=f"use one of {', '.join([*SEVERITIES, 'never'])}")
     check_paths(paths)
-    analysis = analyse(paths, make_options(tz, no_prefilter, debug))
+    from reformdiag.pipeline import run
+
+    analysis, diagnosis = run(paths, make_options(tz, no_prefilter, debug), rules_dir)
     if fmt == "json":
         from reformdiag.report.json_report import render_json
 
-        write_output(render_json(analysis), output)
+        write_output(render_json(analysis, diagnosis), output)
     else:
         from reformdiag.report.terminal import render_terminal
 
         if output is not None:
             with output.open("w", encoding="utf-8") as handle:
-                render_terminal(analysis, stdout_console(handle), show_unparsed)
+                render_terminal(analysis, stdout_console(handle), diagnosis, show_unparsed)
         else:
-            render_terminal(analysis, stdout_console(), show_unparsed)
+            render_terminal(analysis, stdout_console(), diagnosis, show_unparsed)
+    raise typer.Exit(exit_code(analysis, diagnosis, fail_on, fail_on_missing))
+
+
+def exit_code(analysis, diagnosis, fail_on: str, fail_on_missing: bool) -> int:  # type: ignore[no-untyped-def]
     if not analysis.analysed:
-        raise typer.Exit(2)
+        return EXIT_USAGE
+    if fail_on != "never":
+        threshold = SEVERITY_RANK[fail_on]
+        if any(SEVERITY_RANK[f.severity] >= threshold for f in diagnosis.all_findings()):
+            return EXIT_FINDINGS
+    if fail_on_missing and any(o.status == "not evaluable" for o in diagnosis.outcomes):
+        return EXIT_MISSING
+    return 0

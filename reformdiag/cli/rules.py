@@ -80,7 +80,7 @@ def check_rules(
 ) -> None:
     """Validate every rule (and extra ones); run their own test cases."""
     from reformdiag.diagnose.catalog import rule_set
-    from reformdiag.diagnose.ruletest import run_rule_cases
+    from reformdiag.rulecheck import run_rule_cases
 
     folders = [p for p in (paths or []) if p.is_dir()]
     files = [p for p in (paths or []) if p.is_file()]

@@ -64,7 +64,9 @@ class Match:
 
     @property
     def end(self) -> datetime | None:
-        times = [e.time for e in self.all_events if e.time]
+        # an episode lasts until its own end, not just its first line
+        times = [t for e in self.all_events for t in (e.time, e.fields.get("end"))
+                 if isinstance(t, datetime)]
         return max(times) if times else None
 
     @property

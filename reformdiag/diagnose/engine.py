@@ -34,6 +34,9 @@ MAX_EVIDENCE = 12
 # Fields that name another node involved (the peer that disconnected, the node kicked out...).
 NODE_FIELDS = ("subject_node", "peer_node", "cause_node", "primaries")
 FOLD_MARGIN = timedelta(minutes=5)
+# Event-driven logs are quiet for hours when all is well: their end says nothing about coverage.
+SPARSE_SOURCES = frozenset({"cm_key_event_log", "dms_run_log", "dss_run_log", "cm_ctl_query"})
+COVERAGE_SLACK = timedelta(seconds=60)
 
 
 @dataclass
@@ -64,6 +67,12 @@ class _EventView:
         self.time = ev.time.strftime("%Y-%m-%d %H:%M:%S UTC") if ev.time else "?"
         self.file = ev.file
         self.line = ev.line
+
+    @property
+    def end(self) -> str:
+        """End of an episode (its last line), as text."""
+        end = self.fields.get("end")
+        return end.strftime("%Y-%m-%d %H:%M:%S UTC") if isinstance(end, datetime) else self.time
 
     @property
     def label(self) -> str:
@@ -352,5 +361,8 @@ def coverage(inputs: list[FileReport], findings: list[Finding]) -> list[dict[str
                 from datetime import UTC
 
                 last_utc = (last - timedelta(minutes=offset)).replace(tzinfo=UTC)
-                row["ends_before_incident"] = last_utc < window[0]
+                gap = window[0] - last_utc
+                if row["source"] not in SPARSE_SOURCES and gap > COVERAGE_SLACK:
+                    row["ends_before_incident"] = True
+                    row["ends_s_before_incident"] = round(gap.total_seconds())
     return sorted(rows.values(), key=lambda r: (r["node"], r["source"]))

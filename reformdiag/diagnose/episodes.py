@@ -34,7 +34,7 @@ REFORM_FAIL = {"reform_failed", "reform_failed_in_recovery", "confirm_primary_fa
                "failover_failed_backends", "failover_threadpool_close_failed",
                "first_round_reform_failed", "switchover_failed", "reform_hang_exit",
                "db_exit_by_force", "recovery_trapped_in_page_request"}
-REFORM_OK = {"reform_success", "reform_done", "standby_confirm_primary"}
+REFORM_OK = {"reform_success", "reform_done", "standby_confirm_primary", "failover_success"}
 FAILOVER_FAIL = {"failover_failed_backends": "backends could not exit",
                  "failover_threadpool_close_failed": "thread-pool sessions could not be closed",
                  "failover_clean_backends_failed": "reform failed while cleaning backends",
@@ -110,10 +110,10 @@ def _first_rounds(node: str, mine: list[Event], everyone: list[Event]) -> list[E
             cause = _membership_cause(node, start.time - timedelta(seconds=10),
                                       end.time + timedelta(seconds=30), everyone, end.time)
             if cause is not None:
+                cause_node, cause = cause
                 fields["cause_kind"] = cause.kind
-                fields["cause_node"] = cause.fields.get("peer_node") or cause.fields.get(
-                    "subject_node")
-                fields["cause_inst"] = cause.fields.get("peer_inst")
+                fields["cause_node"] = cause_node
+                fields["cause_text"] = _CAUSES[cause.kind][1]
                 parts.append(cause)
             exit_ev = next((e for e in mine if e.time >= end.time and e.kind in
                             ("fast_shutdown", "shutdown_complete", "process_exit")), None)
@@ -128,21 +128,52 @@ def _first_rounds(node: str, mine: list[Event], everyone: list[Event]) -> list[E
                 parts.append(restart)
         msg = f"first-round reform of {node}: {outcome}"
         if fields.get("cause_node"):
-            msg += f" (membership change: {fields['cause_kind']} of {fields['cause_node']})"
+            msg += f" ({fields['cause_node']}: {fields['cause_text']})"
         out.append(_episode("first_round_reform", node, start, end, level, msg, fields, parts))
     return out
 
 
+# Evidence that another node left the cluster, strongest first, with how to say it.
+_CAUSES = {
+    "node_kick_out": (0, "CM kicked it out of the cluster"),
+    "resource_restart": (1, "its instance went down and CM restarted it"),
+    "resource_restart_limit": (1, "its instance went down and CM gave up restarting it"),
+    "reformer_kicked_out": (1, "it was kicked out as reformer"),
+    "node_disconnect": (2, "it dropped off the DMS interconnect"),
+    "process_start_marker": (3, "it restarted"),
+    "first_round_reform_wait": (3, "it restarted"),
+    "mes_heartbeat_failed": (4, "MES heartbeats to it failed"),
+    "peer_connect_timeout": (4, "connections to it timed out"),
+}
+
+
 def _membership_cause(node: str, lo: datetime, hi: datetime, everyone: list[Event],
-                      pivot: datetime) -> Event | None:
-    """The disconnect / kick-out of another node closest to the failure."""
-    cands = [e for e in everyone if lo <= e.time <= hi and e.kind in MEMBERSHIP_CHANGE
-             and (e.fields.get("peer_node") or e.fields.get("subject_node"))
-             and (e.fields.get("peer_node") or e.fields.get("subject_node")) != node]
+                      pivot: datetime) -> tuple[str, Event] | None:
+    """The evidence that another node left the cluster while this node's reform ran.
+
+    Disconnects logged while this node's own MES shuts down (after its ``mes_uninit start``)
+    are consequences, not causes, and are ignored.
+    """
+    uninit = next((e.time for e in everyone if e.node == node and e.kind == "mes_uninit_start"
+                   and lo <= e.time <= hi), None)
+    cands = []
+    for e in everyone:
+        if not (lo <= e.time <= hi) or e.kind not in _CAUSES:
+            continue
+        other = e.fields.get("peer_node") or e.fields.get("subject_node")
+        if e.kind in ("process_start_marker", "first_round_reform_wait"):
+            other = e.node
+        if not other or other == node:
+            continue
+        if e.kind == "resource_restart" and e.fields.get("res") not in ("dms_res", "dss"):
+            continue
+        if e.kind == "node_disconnect" and e.node == node and uninit and e.time >= uninit:
+            continue
+        cands.append((other, e))
     if not cands:
         return None
-    # prefer the failing node's own view (its DMS saw the peer go), then the nearest in time
-    return min(cands, key=lambda e: (e.node != node, abs((e.time - pivot).total_seconds())))
+    return min(cands, key=lambda c: (_CAUSES[c[1].kind][0],
+                                     abs((c[1].time - pivot).total_seconds())))
 
 
 def _reform_rounds(node: str, mine: list[Event]) -> list[Event]:
@@ -223,6 +254,9 @@ def _failovers(node: str, mine: list[Event]) -> list[Event]:
         fields = {"attempts": len(group), "failed_attempts": len(failed),
                   "first_outcome": group[0].fields["outcome"],
                   "first_reason": group[0].fields["reason"],
+                  "first_duration_s": group[0].fields["duration_s"],
+                  "refused_connections": sum(a.fields["refused_connections"] for a in group),
+                  "modes": [a.fields["mode"] for a in group],
                   "recovery_s": recovery, "objective_s": RTO_OBJECTIVE_S,
                   "objective_met": recovery is not None and recovery <= RTO_OBJECTIVE_S,
                   "recovered": done is not None,

@@ -1,134 +1,222 @@
-"""Report stage: the terminal view (rich), readable at 80 columns and as plain text in pipes."""
+"""Report stage: the terminal view (rich), readable at 80 columns and as plain text in pipes.
+
+Order: verdict, findings by severity (root cause, remediation, figures, key evidence lines),
+episodes, inputs and their coverage, and what could not be analysed.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console
+from rich.padding import Padding
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from reformdiag.model import Event, FileReport, level_rank
+from reformdiag.model import Event, FileReport, Finding
 from reformdiag.pipeline import Analysis
 from reformdiag.report.common import short_time
+from reformdiag.report.findings import EPISODE_SHOWN, verdict
 from reformdiag.timeline.clock import fmt_offset
 from reformdiag.timeline.frame import is_notable
 
 LEVEL_STYLE = {"panic": "bold red", "fatal": "bold red", "error": "red", "warning": "yellow",
                "notice": "cyan", "info": "", "debug": "dim"}
+SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "bold yellow",
+                  "low": "cyan", "info": "dim"}
 
 
-def _span(r: FileReport) -> str:
-    if r.first is None:
-        return "-"
-    first = r.first.strftime("%m-%d %H:%M:%S")
-    last = r.last.strftime("%H:%M:%S") if r.last else "?"
-    return f"{first}-{last}"
+def _heading(console: Console, text: str) -> None:
+    console.print()
+    console.print(Text(text.upper(), style="bold underline"))
 
 
-def inputs_table(analysis: Analysis) -> Table:
-    table = Table(title="Inputs", title_justify="left", expand=False, pad_edge=False)
-    table.add_column("file", overflow="fold", ratio=3)
-    table.add_column("format", overflow="fold")
-    table.add_column("node")
-    table.add_column("lines", justify="right")
-    table.add_column("parsed", justify="right")
-    table.add_column("unparsed", justify="right")
-    table.add_column("local time span (tz)", overflow="fold")
+def _hms(moment: Any) -> str:
+    return short_time(moment)[11:] if moment else "?"
+
+
+def event_line(e: Event, where: bool = True) -> Text:
+    """One event as one line: time node level kind message (file:line)."""
+    t = Text()
+    t.append(short_time(e.time)[5:] if e.time else "??-?? ??:??:??.???", style="dim")
+    t.append(f"  {e.node:<14} ")
+    t.append(f"{e.level:<7}", style=LEVEL_STYLE.get(e.level, ""))
+    t.append(f" {e.kind:<26} ", style="bold" if e.kind != "log" else "")
+    t.append(e.message.split("\n", 1)[0][:240])
+    if where:
+        t.append(f"  ({e.file.rsplit('/', 1)[-1]}:{e.line})", style="dim")
+    return t
+
+
+def render_findings(findings: list[Finding], console: Console, indent: str = "") -> None:
+    pad = len(indent) + 3
+    for f in findings:
+        head = Text(indent)
+        head.append(f" {f.severity.upper()} ", style=SEVERITY_STYLE.get(f.severity, ""))
+        head.append(f" {f.rule} {f.title}", style="bold")
+        if f.references:
+            head.append(f"  [{', '.join(f.references)}]", style="cyan")
+        console.print(head)
+        console.print(Text(f"{indent}   nodes: {', '.join(f.nodes) or '-'}    window: "
+                           f"{short_time(f.start)} .. {_hms(f.end)} UTC"))
+        console.print(_para(Text("Root cause: ", style="bold") + Text(f.root_cause), pad))
+        shown = {k: v for k, v in f.figures.items() if v.get("value") is not None}
+        if shown:
+            parts = []
+            for name, fig in shown.items():
+                label = fig.get("label", name)
+                text = f"{label} {fig['value']}{(' ' + fig['unit']) if fig.get('unit') else ''}"
+                if "objective" in fig:
+                    ok = fig.get("met")
+                    text += f" (objective {fig['objective']} {fig.get('unit', '')}".rstrip()
+                    text += ", met)" if ok else ", NOT met)"
+                parts.append(text)
+            console.print(_para(Text("Figures: ", style="bold") + Text("; ".join(parts)), pad))
+        if f.remediation:
+            console.print(_para(Text("Remediation:", style="bold"), pad))
+            for i, step in enumerate(f.remediation, 1):
+                console.print(_para(f"{i}. {step}", pad + 2))
+        if f.evidence:
+            console.print(_para(Text("Evidence:", style="bold"), pad))
+            for ev in f.evidence[:8]:
+                loc = Text(f"{short_time(ev.time)[5:]} UTC  {ev.node}  "
+                           f"{_short_path(ev.file)}:{ev.line}", style="dim")
+                console.print(_para(loc, pad + 2))
+                console.print(_para(ev.text[:300], pad + 4))
+            if len(f.evidence) > 8:
+                console.print(Text(f"{indent}     ... {len(f.evidence) - 8} more "
+                                   "(--format json lists all)", style="dim"))
+        if f.symptoms:
+            console.print(_para(Text("Explains (symptoms of this cause):", style="bold"), pad))
+            for s in f.symptoms:
+                console.print(_para(f"- {s.rule} {s.title} ({s.severity}): {s.root_cause[:240]}",
+                                    pad + 2))
+        console.print()
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
+
+def _short_path(path: str) -> str:
+    parts = path.split("/")
+    return "/".join(parts[-2:]) if len(parts) > 2 else path
+
+
+def _para(text: str | Text, indent: int) -> Padding:
+    return Padding(text if isinstance(text, Text) else Text(text), (0, 0, 0, indent))
+
+
+def coverage_table(analysis: Analysis, coverage: list[dict[str, Any]]) -> Table:
+    table = Table(title=None, pad_edge=False, box=None, show_edge=False)
+    for col, just in (("node", "left"), ("source", "left"), ("files", "right"),
+                      ("lines", "right"), ("unparsed", "right"), ("local span", "left")):
+        table.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
+    per: dict[tuple[str, str], list[FileReport]] = {}
     for r in analysis.analysed:
-        tz = f" {fmt_offset(r.utc_offset_min)}" if r.utc_offset_min is not None else ""
-        table.add_row(escape(r.path), r.format or "-", r.node or "-", str(r.lines),
-                      str(r.records + r.continuation),
-                      Text(str(r.unparsed), style="yellow" if r.unparsed else ""),
-                      _span(r) + tz)
+        per.setdefault((r.node or "-", r.format or "-"), []).append(r)
+    ends_before = {(c["node"], c["source"]) for c in coverage if c.get("ends_before_incident")}
+    for (node, source), reports in sorted(per.items()):
+        firsts = [r.first for r in reports if r.first]
+        lasts = [r.last for r in reports if r.last]
+        span = (f"{min(firsts):%m-%d %H:%M:%S} .. {max(lasts):%H:%M:%S}" if firsts and lasts
+                else "-")
+        offs = {r.utc_offset_min for r in reports if r.utc_offset_min is not None}
+        if len(offs) == 1:
+            span += f" {fmt_offset(offs.pop())}"
+        if (node, source) in ends_before:
+            gap = next(c.get("ends_s_before_incident", 0) for c in coverage
+                       if (c["node"], c["source"]) == (node, source))
+            span += f"  ends {_duration(gap)} before the incident"
+        unparsed = sum(r.unparsed for r in reports)
+        table.add_row(node, source, str(len(reports)), str(sum(r.lines for r in reports)),
+                      Text(str(unparsed), style="yellow" if unparsed else ""), span)
     return table
 
 
-def cluster_table(analysis: Analysis) -> Table:
-    table = Table(title="Cluster map", title_justify="left", pad_edge=False)
-    for col in ("node", "CM node", "DN instance", "DMS inst", "DSS instance", "from"):
-        table.add_column(col, overflow="fold")
-    for n in analysis.cluster.nodes:
-        table.add_row(n.key, _s(n.cm_node), _s(n.dn_instance), _s(n.dms_inst),
-                      _s(n.dss_instance), ", ".join(n.evidence))
-    return table
-
-
-def _s(value: object) -> str:
-    return "-" if value is None else str(value)
-
-
-def events_table(events: list[Event], title: str, wide: bool = False) -> Table:
-    table = Table(title=title, title_justify="left", pad_edge=False)
-    table.add_column("time (UTC)", no_wrap=True)
-    table.add_column("node", no_wrap=True)
-    table.add_column("level")
-    table.add_column("event", overflow="fold")
-    table.add_column("message", overflow="fold", ratio=4)
-    if wide:
-        table.add_column("file:line", overflow="fold")
-    for e in events:
-        row = [short_time(e.time)[5:], e.node, Text(e.level, style=LEVEL_STYLE.get(e.level, "")),
-               e.kind, escape(e.message.split("\n", 1)[0][:300])]
-        if wide:
-            row.append(escape(f"{e.file}:{e.line}"))
-        table.add_row(*row)
-    return table
-
-
-def not_analysed_lines(analysis: Analysis) -> list[str]:
-    return [f"{r.path}: {r.status} - {r.reason}" for r in analysis.not_analysed]
-
-
-def render_terminal(analysis: Analysis, console: Console, show_unparsed: bool = False,
-                    max_events: int = 200) -> None:
-    notable = [e for e in analysis.events if is_notable(e)]
-    start, end = analysis.span()
+def render_terminal(analysis: Analysis, console: Console, diagnosis: Any = None,
+                    show_unparsed: bool = False, max_events: int = 40) -> None:
+    findings = diagnosis.findings if diagnosis else []
+    outcomes = diagnosis.outcomes if diagnosis else []
     analysed = analysis.analysed
-    console.print(
-        f"[bold]reformdiag[/bold]: {len(analysed)} file(s) analysed, "
-        f"{sum(r.lines for r in analysed)} lines, {len(analysis.events)} events kept, "
-        f"{len(notable)} notable; span {short_time(start)} .. {short_time(end)} UTC"
-    )
-    console.print(inputs_table(analysis))
-    console.print(cluster_table(analysis))
-    for note in [*analysis.time_notes, *analysis.cluster.notes]:
-        console.print(f"[dim]note:[/dim] {escape(note)}")
-    shown = notable[:max_events]
-    title = f"Notable events ({len(notable)})" + (
-        f", first {max_events} shown (see `reformdiag timeline`)" if len(notable) > max_events
-        else "")
-    console.print(events_table(shown, title))
+    start, end = analysis.span()
+    nodes = [n.key for n in analysis.cluster.nodes]
+    console.print(Text(
+        f"reformdiag: {len(analysed)} file(s), {sum(r.lines for r in analysed):,} lines, "
+        f"{len(nodes)} node(s), {short_time(start)} .. {_hms(end)} UTC", style="bold"))
+    _heading(console, "Verdict")
+    console.print(_para(verdict(findings, outcomes, len(analysed)), 2))
+    if findings:
+        counts = Counter(f.severity for f in findings)
+        _heading(console, "Findings (" + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")")
+        render_findings(findings, console)
+    if diagnosis is not None:
+        episodes = [e for e in diagnosis.episodes if e.kind in EPISODE_SHOWN]
+        if episodes:
+            _heading(console, f"Episodes ({len(episodes)})")
+            for e in episodes[:max_events]:
+                line = Text(f"{short_time(e.time)[5:]}  ", style="dim")
+                line.append(f"{e.kind:<19} ", style="bold")
+                line.append(e.message, style=LEVEL_STYLE.get(e.level, ""))
+                console.print(line)
+            if len(episodes) > max_events:
+                console.print(Text(f"... {len(episodes) - max_events} more "
+                                   "(reformdiag timeline --episodes)", style="dim"))
+    else:
+        notable = [e for e in analysis.events if is_notable(e)]
+        _heading(console, f"Notable events ({len(notable)})")
+        for e in notable[:max_events]:
+            console.print(event_line(e))
+    _heading(console, "Inputs and coverage")
+    console.print(coverage_table(analysis, diagnosis.coverage if diagnosis else []))
+    cmap = analysis.cluster
+    console.print(Text("cluster: ", style="bold") + Text("; ".join(
+        f"{n.label()} CM node {n.cm_node}, DSS {n.dss_instance}" for n in cmap.nodes) or "-"))
+    for note in [*analysis.time_notes, *cmap.notes]:
+        console.print(Text(f"note: {note}", style="dim"))
+    not_eval = [o for o in outcomes if o.status == "not evaluable"]
+    if not_eval:
+        missing = Counter(m for o in not_eval for m in o.missing)
+        console.print(Text(f"{len(not_eval)} rule(s) not evaluable; missing sources: "
+                           + ", ".join(f"{m} ({n} rules)" for m, n in missing.most_common()),
+                           style="dim"))
     _render_problems(analysis, console, show_unparsed)
 
 
 def _render_problems(analysis: Analysis, console: Console, show_unparsed: bool) -> None:
-    lines = not_analysed_lines(analysis)
-    if lines:
-        console.print(f"[bold]Not analysed ({len(lines)})[/bold]")
-        for line in lines:
-            console.print(f"  {escape(line)}")
+    bad = analysis.not_analysed
     notes = [(r.path, n) for r in analysis.analysed for n in r.notes]
-    for path, note in notes:
-        console.print(f"[yellow]note[/yellow] {escape(path)}: {escape(note)}")
     total = sum(r.unparsed for r in analysis.analysed)
+    if not (bad or notes or total):
+        return
+    _heading(console, "Not analysed")
+    for r in bad:
+        console.print(Text(f"  {r.path}: {r.status}: {r.reason}"))
+    for path, note in notes:
+        console.print(Text(f"  {path}: {note}", style="yellow"))
     if total:
         reasons: Counter[str] = Counter(u.reason for r in analysis.analysed
                                         for u in r.unparsed_lines)
-        console.print(f"[bold]Unparsed lines: {total}[/bold] "
-                      + ("" if show_unparsed else "(show them with --show-unparsed)"))
-        for reason, count in reasons.most_common():
-            console.print(f"  {count} x {escape(reason)}")
+        console.print(Text(f"  {total} unparsed line(s)"
+                           + ("" if show_unparsed else " (list them with --show-unparsed)")
+                           + ": " + "; ".join(f"{n} x {why}" for why, n in reasons.most_common())))
         if show_unparsed:
             for r in analysis.analysed:
                 for u in r.unparsed_lines:
-                    console.print(f"  {escape(u.file)}:{u.line}: {escape(u.reason)}\n"
-                                  f"    {escape(u.text[:200])}")
+                    console.print(Text(f"    {u.file}:{u.line}: {u.reason}", style="dim"))
+                    console.print(Text(f"      {u.text[:200]}"))
 
 
-def level_at_least(events: list[Event], level: str) -> list[Event]:
-    return [e for e in events if level_rank(e.level) >= level_rank(level)]
-
-
-__all__ = ["render_terminal", "events_table", "Group"]
+def events_table(events: list[Event], title: str, wide: bool = False) -> Table:
+    """Kept for callers that want a table; the timeline prints event lines."""
+    table = Table(title=title, title_justify="left", pad_edge=False)
+    for col in ("time (UTC)", "node", "level", "event", "message"):
+        table.add_column(col, overflow="fold")
+    for e in events:
+        table.add_row(short_time(e.time)[5:], e.node, e.level, e.kind,
+                      escape(e.message.split("\n", 1)[0][:300]))
+    return table

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reformdiag.diagnose.catalog import rule_set
-from reformdiag.diagnose.ruletest import run_case
+from reformdiag.rulecheck import run_case
 
 RULES = rule_set()
 

@@ -1,5 +1,5 @@
-"""Diagnose stage: run a rule's own positive and negative cases (used by tests and
-``reformdiag rules check``)."""
+"""Run a rule's own positive and negative cases through the whole pipeline (used by the
+tests and ``reformdiag rules check``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reformdiag.diagnose.anchors import rule_anchors
 from reformdiag.diagnose.casebundle import write_case
 from reformdiag.diagnose.engine import diagnose
 from reformdiag.diagnose.rules import Rule
+from reformdiag.pipeline import Options, analyse
 
 
 @dataclass
@@ -23,13 +25,8 @@ class CaseResult:
 
 
 def run_case(rule: Rule, case: dict[str, Any], polarity: str) -> CaseResult:
-    from reformdiag.pipeline import analyse  # the pipeline sits above diagnose
-
     with tempfile.TemporaryDirectory(prefix="reformdiag-case-") as tmp:
         write_case(case.get("logs", {}), Path(tmp))
-        from reformdiag.diagnose.anchors import rule_anchors
-        from reformdiag.pipeline import Options
-
         analysis = analyse([Path(tmp)], Options(extra_anchors=rule_anchors([rule])))
         result = diagnose(analysis.events, analysis.inputs, analysis.cluster, [rule])
     fired = [f for f in result.all_findings() if f.rule == rule.id]
