@@ -184,8 +184,9 @@ class FileAnalyser:
         offsets = Counter(e.utc_offset_min for e in events if e.utc_offset_min is not None)
         if offsets:
             report.utc_offset_min = offsets.most_common(1)[0][0]
-        if stats.truncated_lines:
-            report.notes.append(f"{stats.truncated_lines} line(s) longer than 1 MiB truncated")
+        if stats.truncated_lines or result.long_lines:
+            report.notes.append(f"{stats.truncated_lines + result.long_lines} line(s) longer "
+                                "than 1 MiB, truncated")
         if result.cut_records:
             report.notes.append(f"{result.cut_records} very long record(s) cut to 256 KiB")
         if stats.problem:

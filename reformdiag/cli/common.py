@@ -18,13 +18,17 @@ from reformdiag.errors import DefinitionError, ReformdiagError, UsageError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def stdout_console(file: Any = None) -> Console:
-    """Rich on a terminal; plain text in pipes and files, or with NO_COLOR."""
+def stdout_console(file: Any = None, wrap: bool = True) -> Console:
+    """Rich on a terminal; plain text in pipes and files, or with NO_COLOR.
+
+    ``wrap=False`` keeps one record per line in pipes (for grep); paragraphs wrap at 100.
+    """
     target = file or sys.stdout
     is_tty = hasattr(target, "isatty") and target.isatty()
     plain = not is_tty or "NO_COLOR" in os.environ
     width = None if is_tty else 100
-    return Console(file=target, no_color=plain, highlight=False, soft_wrap=False,
+    return Console(file=target, no_color=plain, highlight=False,
+                   soft_wrap=not wrap and not is_tty,
                    width=width, force_terminal=False if plain else None,
                    emoji=False)
 

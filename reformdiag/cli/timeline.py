@@ -48,6 +48,9 @@ def timeline(
     grep: str | None = typer.Option(None, "--grep", "-g",
                                     help="Regular expression on message or event kind."),
     all_events: bool = typer.Option(False, "--all", help="Every kept event, routine ones too."),
+    episodes: bool = typer.Option(False, "--episodes", "-e",
+                                  help="Show the episodes (reform rounds, failover attempts, "
+                                       "switchovers, kick-outs) instead of the events."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv, jsonl or parquet."),
     output: Path | None = OutputOpt,
     tz: str | None = TzOpt,
@@ -67,13 +70,25 @@ def timeline(
         raise UsageError(f"invalid --grep pattern: {exc}") from exc
     start, end = _when(since, "--since"), _when(until, "--until")
     check_paths(paths)
-    analysis = analyse(paths, make_options(tz, no_prefilter, debug))
-    events = select(analysis.events, node, level, start, end, pattern, all_events)
-    if fmt == "table":
-        from reformdiag.report.terminal import events_table
+    if episodes:
+        from reformdiag.diagnose.engine import build_episodes
+        from reformdiag.report.findings import EPISODE_SHOWN
 
-        console = stdout_console(output.open("w", encoding="utf-8") if output else None)
-        console.print(events_table(events, f"Timeline ({len(events)} events, UTC)", wide=True))
+        analysis = analyse(paths, make_options(tz, no_prefilter, debug))
+        pool = [e for e in build_episodes(analysis.events) if e.kind in EPISODE_SHOWN]
+        events = select(pool, node, level, start, end, pattern, True)
+    else:
+        analysis = analyse(paths, make_options(tz, no_prefilter, debug))
+        events = select(analysis.events, node, level, start, end, pattern, all_events)
+    if fmt == "table":
+        from reformdiag.report.terminal import event_line
+
+        console = stdout_console(output.open("w", encoding="utf-8") if output else None,
+                                 wrap=False)
+        what = "episodes" if episodes else "events"
+        console.print(f"Timeline: {len(events)} {what}, times in UTC", markup=False)
+        for e in events:
+            console.print(event_line(e, where=not episodes))
         for note in analysis.time_notes:
             console.print(f"note: {note}", markup=False)
         return

@@ -17,6 +17,8 @@ from jinja2 import UndefinedError
 
 from reformdiag.diagnose.condition import Evaluator, Match
 from reformdiag.diagnose.episodes import EPISODE, build_episodes
+
+__all__ = ["Diagnosis", "build_episodes", "diagnose"]
 from reformdiag.diagnose.rules import TEMPLATES, Rule
 from reformdiag.diagnose.select import matches as selection_matches
 from reformdiag.model import (

@@ -140,6 +140,8 @@ _CAUSES = {
     "resource_restart_limit": (1, "its instance went down and CM gave up restarting it"),
     "reformer_kicked_out": (1, "it was kicked out as reformer"),
     "node_disconnect": (2, "it dropped off the DMS interconnect"),
+    "recv_pipe_closed": (2, "its interconnect pipes closed"),
+    "send_pipe_closed": (2, "its interconnect pipes closed"),
     "process_start_marker": (3, "it restarted"),
     "first_round_reform_wait": (3, "it restarted"),
     "mes_heartbeat_failed": (4, "MES heartbeats to it failed"),

@@ -6,10 +6,11 @@ longer than MAX_LINE is cut, its tail skipped up to the next newline, and the cu
 
 from __future__ import annotations
 
-import gzip
+import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
 from reformdiag.ingest.discover import Source
@@ -29,20 +30,61 @@ class ReadStats:
     notes: list[str] = field(default_factory=list)
 
 
+class GzipStream(io.RawIOBase):
+    """A forgiving gzip reader: yields everything decompressible, even from a truncated or
+    corrupt file (``gzip.open`` raises and loses the last buffer), and concatenated members.
+    ``problem`` says what went wrong, if anything."""
+
+    def __init__(self, path: Path) -> None:
+        self._raw = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._out = b""
+        self._done = False
+        self.problem: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._out) < size):
+            data = self._raw.read(256 * 1024)
+            try:
+                if not data:
+                    if not self._z.eof:
+                        self.problem = "compressed stream is truncated"
+                    self._out += self._z.flush()
+                    self._done = True
+                    break
+                self._out += self._z.decompress(data)
+                while self._z.eof and self._z.unused_data:  # next gzip member
+                    rest = self._z.unused_data
+                    self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    self._out += self._z.decompress(rest)
+            except zlib.error as exc:
+                self.problem = f"compressed stream is corrupt ({exc})"
+                self._done = True
+        if size < 0:
+            out, self._out = self._out, b""
+        else:
+            out, self._out = self._out[:size], self._out[size:]
+        return out
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 def open_source(source: Source) -> BinaryIO:
     """Open a source for binary reading, decompressing on the fly."""
     if source.compression == "gz":
-        return gzip.open(source.path, "rb")  # type: ignore[return-value]
+        return GzipStream(source.path)  # type: ignore[return-value]
     return open(source.path, "rb")
 
 
 def read_head(source: Source, size: int = HEAD_BYTES) -> bytes:
     """The first ``size`` bytes (decompressed), for sniffing. May raise OSError."""
     with open_source(source) as handle:
-        try:
-            return handle.read(size)
-        except (EOFError, zlib.error, gzip.BadGzipFile):
-            return b""
+        return handle.read(size)
 
 
 def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK) -> Iterator[bytes]:
@@ -51,11 +93,10 @@ def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK) -> Iterato
     skipping = False  # inside the tail of an over-long line
     with open_source(source) as handle:
         while True:
-            try:
-                data = handle.read(block)
-            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                stats.problem = f"compressed stream is truncated or corrupt ({exc.__class__.__name__})"
-                data = b""
+            data = handle.read(block)
+            problem = getattr(handle, "problem", None)
+            if problem:
+                stats.problem = problem
             if not data:
                 break
             stats.bytes_read += len(data)

@@ -22,6 +22,7 @@ import numpy as np
 _TS = re.compile(rb"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,3})?")
 MAX_RECORD = 256 * 1024  # a kept record longer than this is cut (with its lines still counted)
 MAX_ORPHAN_SAMPLES = 200
+LONG_LINE = 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -92,6 +93,7 @@ class ScanResult:
     first_time: bytes | None = None
     last_time: bytes | None = None
     cut_records: int = 0
+    long_lines: int = 0  # lines longer than LONG_LINE (cut when a record is parsed)
 
 
 class _State:
@@ -153,6 +155,7 @@ def _scan_buffer(buf: bytes, st: _State, plan: ScanPlan, res: ScanResult, final:
     res.records += int(is_start[counted].sum())
     res.unparsed += int(orphan[counted].sum())
     res.continuation += int((is_cont & ~orphan)[counted].sum())
+    res.long_lines += int((content_len[counted] > LONG_LINE).sum())
     if len(res.orphans) < MAX_ORPHAN_SAMPLES:
         for i in np.flatnonzero(orphan[counted])[: MAX_ORPHAN_SAMPLES - len(res.orphans)]:
             li = int(i) + skip

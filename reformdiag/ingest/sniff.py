@@ -33,8 +33,9 @@ def looks_binary(head: bytes) -> bool:
     sample = head[:8192]
     if sample.count(0) > len(sample) // 100:
         return True
-    text_bytes = sum(1 for b in sample if b >= 0x20 or b in (9, 10, 13))
-    return text_bytes < len(sample) * 0.85
+    # control characters other than TAB, LF, CR, ESC: rare in logs, common in binaries
+    controls = sum(1 for b in sample if b < 0x20 and b not in (9, 10, 13, 27))
+    return controls > len(sample) // 20
 
 
 def decode_head(head: bytes) -> str:
