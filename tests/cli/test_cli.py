@@ -1,0 +1,123 @@
+"""The CLI as a user runs it: commands, exit codes, outputs, bad arguments."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reformdiag.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUND1 = ROOT / "samples" / "opengauss_reform_round1_fail" / "bundle"
+FAILOVER = ROOT / "samples" / "opengauss_failover_backends_stuck" / "bundle"
+HEALTHY = ROOT / "samples" / "healthy_opengauss_switchover" / "bundle"
+runner = CliRunner()
+
+
+def test_analyze_text_names_cause_and_remediation() -> None:
+    result = runner.invoke(app, ["analyze", str(ROUND1)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "VERDICT" in out and "OG001" in out and "[OG-C01]" in out
+    assert "openGauss111 (inst 0, dn_6001)" in out and "openGauss137 (inst 2, dn_6003)" in out
+    assert "cm_ctl query -Cv" in out
+    assert out.index("VERDICT") < out.index("FINDINGS") < out.index("EPISODES") < out.index(
+        "INPUTS AND COVERAGE")
+
+
+def test_exit_codes_follow_fail_on() -> None:
+    assert runner.invoke(app, ["analyze", str(FAILOVER), "--fail-on", "high"]).exit_code == 1
+    assert runner.invoke(app, ["analyze", str(FAILOVER), "--fail-on", "critical"]).exit_code == 0
+    assert runner.invoke(app, ["analyze", str(HEALTHY), "--fail-on", "medium"]).exit_code == 0
+    assert runner.invoke(app, ["analyze", str(HEALTHY), "--fail-on", "bogus"]).exit_code == 2
+
+
+def test_missing_source_gives_exit_3_with_fail_on_missing(tmp_path: Path) -> None:
+    pg = next(ROUND1.rglob("postgresql-*.log"))
+    shutil.copy(pg, tmp_path / pg.name)
+    result = runner.invoke(app, ["analyze", str(tmp_path), "--fail-on-missing"])
+    assert result.exit_code == 3, result.output
+
+
+def test_nothing_analysable_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("hello\n")
+    result = runner.invoke(app, ["analyze", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "a.txt: not recognised" in result.stdout
+    assert runner.invoke(app, ["analyze", str(tmp_path / "nope")]).exit_code == 2
+
+
+def test_json_has_required_finding_keys() -> None:
+    result = runner.invoke(app, ["analyze", str(FAILOVER), "-f", "json"])
+    doc = json.loads(result.stdout)
+    f = doc["findings"][0]
+    for key in ("rule", "name", "title", "severity", "references", "nodes", "start", "end",
+                "root_cause", "remediation", "figures", "evidence"):
+        assert key in f
+    assert doc["inputs"] and doc["cluster"]
+
+
+def test_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["analyze", str(FAILOVER), "-f", "json", "-o", str(out)])
+    assert result.exit_code == 0 and json.loads(out.read_text())["findings"]
+
+
+def test_timeline_orders_nodes_and_filters() -> None:
+    result = runner.invoke(app, ["timeline", str(ROUND1), "--since", "2024-09-19T09:14:00",
+                                 "--until", "2024-09-19T09:15:00"])
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("09-19")]
+    assert [ln[:18] for ln in lines] == sorted(ln[:18] for ln in lines)
+    text = result.stdout
+    assert text.index("first-round reform failed, shutdown now") < text.index(
+        "database system is shut down") < text.index("disconnect node 2")
+    only = runner.invoke(app, ["timeline", str(ROUND1), "--node", "openGauss137",
+                               "--level", "warning"])
+    assert all("openGauss137" in ln for ln in only.stdout.splitlines() if ln.startswith("09-"))
+
+
+def test_timeline_exports(tmp_path: Path) -> None:
+    csv = runner.invoke(app, ["timeline", str(FAILOVER), "-f", "csv"])
+    assert csv.stdout.startswith("time,node,source,level,kind,message")
+    jsonl = runner.invoke(app, ["timeline", str(FAILOVER), "-f", "jsonl", "--all"])
+    rows = [json.loads(x) for x in jsonl.stdout.splitlines()]
+    assert rows and {"time", "node", "kind"} <= set(rows[0])
+    result = runner.invoke(app, ["timeline", str(FAILOVER), "--episodes"])
+    assert "failover_recovery" in result.stdout
+
+
+def test_rules_and_formats_commands() -> None:
+    assert "OG001" in runner.invoke(app, ["rules", "list"]).stdout
+    explained = runner.invoke(app, ["explain", "OG-C03"]).stdout
+    assert "What it detects" in explained and "Remediation" in explained
+    assert runner.invoke(app, ["explain", "NOPE"]).exit_code == 2
+    assert "cbb_run_log" in runner.invoke(app, ["formats", "list"]).stdout
+
+
+def test_broken_rule_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "GN999_broken.yaml").write_text("id: GN999\nname: x.y\n")
+    result = runner.invoke(app, ["analyze", str(FAILOVER), "--rules", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "GN999_broken.yaml" in result.output and "help:" in result.output
+
+
+@pytest.mark.slow
+def test_installed_console_script_from_another_directory(tmp_path: Path) -> None:
+    """The installed script finds its grammars and rules without the checkout on sys.path."""
+    script = shutil.which("reformdiag") or str(Path(sys.executable).with_name("reformdiag"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([script, "analyze", str(ROUND1), "--format", "json"], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert {i["format"] for i in doc["inputs"]} >= {"opengauss_pg_log", "dms_run_log",
+                                                    "cm_ctl_query"}
+    assert doc["findings"][0]["rule"] == "OG001"
