@@ -81,6 +81,8 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
             node = _node_for(cmap, host, dn)
             _note(node, "bundle folders")
     # 3. log content: %a of background threads, Node:N in a known instance's file, DMS plans.
+    #    A file with neither host nor instance folder (a pasted log) is identified by content,
+    #    and file_hints is updated so that its events get that node.
     inst_votes: dict[str, Counter[int]] = {}
     for ev in events:
         host, dn = file_hints.get(ev.file, (None, None))
@@ -89,9 +91,8 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
             node = _node_for(cmap, host, int(app[3:]))
             _note(node, "pg_log application name")
             dn = int(app[3:])
-        key = host or (f"dn_{dn}" if dn else None)
-        if key is None:
-            continue
+            file_hints[ev.file] = (host, dn)
+        key = host or (f"dn_{dn}" if dn else None) or f"file:{ev.file}"
         inst = None
         if ev.kind in ("first_round_reform_wait", "first_round_reform_failed",
                        "first_round_reform_success", "instance_start", "reform_success",
@@ -100,6 +101,13 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
         if isinstance(inst, int):
             inst_votes.setdefault(key, Counter())[inst] += 1
     for key, votes in inst_votes.items():
+        if key.startswith("file:"):
+            inst = votes.most_common(1)[0][0]
+            node = cmap.find(dms_inst=inst) or _node_for(cmap, None, DN_BASE + inst)
+            node.dms_inst = inst
+            _note(node, "DMS inst_id in its logs")
+            file_hints[key[5:]] = (None, node.dn_instance)
+            continue
         node = cmap.by_host(key) or cmap.find(key=key)
         if node is not None and node.dms_inst is None:
             node.dms_inst = votes.most_common(1)[0][0]

@@ -39,11 +39,36 @@ def test_exit_codes_follow_fail_on() -> None:
     assert runner.invoke(app, ["analyze", str(HEALTHY), "--fail-on", "bogus"]).exit_code == 2
 
 
+NEEDS_DMS = """id: GN900
+name: test.needs_dms
+title: Test Rule That Needs The DMS Run Log
+level: low
+systems: [opengauss]
+requires: {all: [dms_run_log]}
+description: Detects any DMS disconnect (a test rule).
+references: [OG-C01]
+match: {sel: {source: dms_run_log, kind: node_disconnect}, condition: sel}
+diagnosis: {root_cause: x, remediation: "1. y"}
+falsepositives: [none]
+tests: {positive: [{name: p, logs: {}}], negative: [{name: n, logs: {}}]}
+"""
+
+
 def test_missing_source_gives_exit_3_with_fail_on_missing(tmp_path: Path) -> None:
+    bundle, rules = tmp_path / "b", tmp_path / "r"
+    bundle.mkdir()
+    rules.mkdir()
+    (rules / "GN900_needs_dms.yaml").write_text(NEEDS_DMS)
     pg = next(ROUND1.rglob("postgresql-*.log"))
-    shutil.copy(pg, tmp_path / pg.name)
-    result = runner.invoke(app, ["analyze", str(tmp_path), "--fail-on-missing"])
+    shutil.copy(pg, bundle / pg.name)
+    args = ["analyze", str(bundle), "--rules", str(rules)]
+    result = runner.invoke(app, [*args, "--fail-on-missing"])
     assert result.exit_code == 3, result.output
+    assert runner.invoke(app, args).exit_code == 0
+    doc = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    gn = next(r for r in doc["rules"] if r["rule"] == "GN900")
+    assert gn["status"] == "not evaluable" and gn["missing"] == ["dms_run_log"]
+    assert doc["cluster"][0]["dn_instance"] == 6003  # a lone file is placed by its content
 
 
 def test_nothing_analysable_is_exit_2(tmp_path: Path) -> None:
