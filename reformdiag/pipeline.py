@@ -9,14 +9,15 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reformdiag.ingest.discover import Skipped, Source, discover
 from reformdiag.ingest.identity import path_hints
 from reformdiag.ingest.reader import ReadStats, read_chunks, read_head
-from reformdiag.ingest.scan import ScanPlan, scan
+from reformdiag.ingest.scan import ScanPlan, ScanResult, iter_scan
 from reformdiag.ingest.sniff import Candidate, sniff
 from reformdiag.model import Event, FileReport, Unparsed, level_rank
 from reformdiag.parse.record import GENERIC_KIND, parse_record
@@ -47,6 +48,8 @@ class Analysis:  # noqa: D101 - documented below
     cluster: ClusterMap
     time_notes: list[str]
     skipped: list[Skipped] = field(default_factory=list)
+    offsets: dict[str, int] = field(default_factory=dict)  # host -> minutes used for naive times
+    hints: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
 
     @property
     def analysed(self) -> list[FileReport]:
@@ -139,6 +142,9 @@ class FileAnalyser:
             return report, []
         for ev in events:
             ev.host = hints.host
+        offsets = Counter(e.utc_offset_min for e in events if e.utc_offset_min is not None)
+        if offsets:
+            report.utc_offset_min = offsets.most_common(1)[0][0]
         report.format = events[0].source if events and fmt.spec.sources else report.format
         if not events:
             report.format = fmt.spec.source_for(source.name) if fmt.spec.sources else fmt.id
@@ -148,17 +154,26 @@ class FileAnalyser:
 
     # -- line formats: stage one then stage two --------------------------------
     def _lines(self, fmt: LoadedFormat, source: Source, report: FileReport) -> list[Event]:
+        return list(self.iter_lines(fmt, source, report))
+
+    def iter_lines(self, fmt: LoadedFormat, source: Source, report: FileReport,
+                   full_view: bool = False) -> Iterator[Event]:
+        """Stage one and two as a stream of events; ``report`` is complete at the end.
+
+        ``full_view`` parses every record and yields unnamed ones too (``timeline --all``).
+        """
         stats = ReadStats()
-        result = scan(read_chunks(source, stats), self.plans[fmt.id])
-        report.lines, report.records = result.lines, result.records
-        report.continuation, report.unparsed = result.continuation, result.unparsed
-        for line, reason, text in result.orphans:
-            report.unparsed_lines.append(Unparsed(source.display, line, reason,
-                                                  text.decode("utf-8", "replace").rstrip()))
+        result = ScanResult()
         decode_notes: Counter[str] = Counter()
-        events: list[Event] = []
+        pending: Event | None = None
         extra = self.options.extra_anchors.get(fmt.id, [])
-        for kept in result.kept:
+        plan = self.plans[fmt.id]
+        if full_view:
+            plan = ScanPlan(plan.shapes, plan.continuation, plan.keep, plan.attach, keep_all=True,
+                            automaton=plan.automaton)
+        stream = iter_scan(read_chunks(source, stats), plan, result)
+        report.records = report.continuation = report.unparsed = report.events = 0
+        for kept in stream:
             text = _decode(kept.text, decode_notes)
             item = parse_record(fmt, text, file=source.display, line=kept.line,
                                 filename=source.name)
@@ -169,21 +184,28 @@ class FileAnalyser:
                 if len(report.unparsed_lines) < MAX_UNPARSED_KEPT:
                     report.unparsed_lines.append(item)
                 continue
-            if kept.attach and item.kind == GENERIC_KIND and events:
-                parent = events[-1]
-                parent.fields.setdefault("detail", []).append(item.message)
-                parent.line_count += item.line_count
+            if kept.attach and item.kind == GENERIC_KIND and pending is not None:
+                pending.fields.setdefault("detail", []).append(item.message)
+                pending.line_count += item.line_count
                 continue
             if (item.kind == GENERIC_KIND and level_rank(item.level) < level_rank("warning")
-                    and not any(a in text for a in extra)):
+                    and not any(a in text for a in extra) and not full_view):
                 continue  # kept for an anchor in its text, but nothing named it
-            events.append(item)
-        report.events = len(events)
+            if pending is not None:
+                yield pending  # held back one step: auxiliary records may still fold into it
+            pending = item
+            report.events += 1
+        if pending is not None:
+            yield pending
+        report.lines = result.lines
+        report.records += result.records
+        report.continuation += result.continuation
+        report.unparsed += result.unparsed
+        for line, reason, text in result.orphans:
+            report.unparsed_lines.append(Unparsed(source.display, line, reason,
+                                                  text.decode("utf-8", "replace").rstrip()))
         report.first = read_timestamp(result.first_time.decode())[0] if result.first_time else None
         report.last = read_timestamp(result.last_time.decode())[0] if result.last_time else None
-        offsets = Counter(e.utc_offset_min for e in events if e.utc_offset_min is not None)
-        if offsets:
-            report.utc_offset_min = offsets.most_common(1)[0][0]
         if stats.truncated_lines or result.long_lines:
             report.notes.append(f"{stats.truncated_lines + result.long_lines} line(s) longer "
                                 "than 1 MiB, truncated")
@@ -192,7 +214,6 @@ class FileAnalyser:
         if stats.problem:
             report.notes.append(f"{stats.problem}: analysed the {report.lines} lines before it")
         report.notes.extend(f"{what} ({n})" for what, n in decode_notes.items())
-        return events
 
     # -- document formats (cm_ctl query): the whole file is one record -----------
     def _document(self, fmt: LoadedFormat, source: Source, report: FileReport) -> list[Event]:
@@ -261,7 +282,61 @@ def analyse(paths: list[Path], options: Options | None = None,
             report.utc_offset_min = used[host or "-"]
     events.sort(key=_order)
     return Analysis(inputs=inputs, events=events, cluster=cluster, time_notes=notes,
-                    skipped=skipped)
+                    skipped=skipped, offsets=used, hints=hints)
+
+
+def stream_all(paths: list[Path], options: Options | None = None,
+               registry: Registry | None = None) -> tuple[Analysis, Iterator[Event]]:
+    """Every record of every file, merged across files in UTC order, as a stream.
+
+    A first pass (the normal analysis) learns the cluster map and time zones; the second
+    parses every record file by file and merges the per-file streams (each file is in time
+    order) with a heap, so memory holds one pending event per file, not the bundle.
+    """
+    import heapq
+
+    options = options or Options()
+    registry = registry or default_registry()
+    analysis = analyse(paths, options, registry)
+    analyser = FileAnalyser(registry, options)
+    sources, _ = discover(paths)
+    default = Counter(analysis.offsets.values()).most_common(1)
+    fallback = default[0][0] if default else 0
+
+    def one_file(source: Source, fmt: LoadedFormat) -> Iterator[Event]:
+        host, dn = analysis.hints.get(source.display, (None, None))
+        node = analysis.cluster.by_host(host) or (
+            analysis.cluster.find(dn_instance=dn) if dn else None)
+        last = None
+        for ev in analyser.iter_lines(fmt, source, FileReport(path=source.display),
+                                      full_view=True):
+            ev.host, ev.node = host, node.key if node else (host or "unknown")
+            if ev.local_time is not None:
+                offset = (ev.utc_offset_min if ev.utc_offset_min is not None else
+                          options.tz_minutes if options.tz_minutes is not None else
+                          analysis.offsets.get(host or "-", fallback))
+                ev.time = (ev.local_time - timedelta(minutes=offset)).replace(tzinfo=UTC)
+                last = ev.time
+            else:
+                ev.time = last
+            yield ev
+
+    streams = []
+    formats = {r.path: r.format for r in analysis.analysed}
+    for source in sources:
+        if source.display not in formats:
+            continue
+        fmt_id = registry.source_names().get(formats[source.display] or "", None)
+        fmt = registry.get(fmt_id) if fmt_id else None
+        if fmt is None or fmt.spec.layout != "lines":
+            continue
+        streams.append(one_file(source, fmt))
+    documents = iter([e for e in analysis.events if e.source == "cm_ctl_query"])
+    merged = heapq.merge(*streams, documents, key=lambda e: (e.time is None, e.time or _MIN))
+    return analysis, merged
+
+
+_MIN = datetime.min.replace(tzinfo=UTC)
 
 
 def _order(ev: Event) -> tuple[object, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def timeline(
     until: str | None = typer.Option(None, "--until", help="Up to this UTC time (ISO 8601)."),
     grep: str | None = typer.Option(None, "--grep", "-g",
                                     help="Regular expression on message or event kind."),
-    all_events: bool = typer.Option(False, "--all", help="Every kept event, routine ones too."),
+    all_events: bool = typer.Option(False, "--all", help="Every record of every file, streamed "
+                                    "in time order (slower: every record goes through Lark)."),
     episodes: bool = typer.Option(False, "--episodes", "-e",
                                   help="Show the episodes (reform rounds, failover attempts, "
                                        "switchovers, kick-outs) instead of the events."),
@@ -76,25 +78,43 @@ def timeline(
 
         analysis = analyse(paths, make_options(tz, no_prefilter, debug))
         pool = [e for e in build_episodes(analysis.events) if e.kind in EPISODE_SHOWN]
-        events = select(pool, node, level, start, end, pattern, True)
+        events = list(select(pool, node, level, start, end, pattern, True))
+    elif all_events:
+        from reformdiag.pipeline import stream_all
+
+        analysis, stream = stream_all(paths, make_options(tz, no_prefilter, debug))
+        events = select(stream, node, level, start, end, pattern, True)
     else:
         analysis = analyse(paths, make_options(tz, no_prefilter, debug))
-        events = select(analysis.events, node, level, start, end, pattern, all_events)
+        events = list(select(analysis.events, node, level, start, end, pattern, False))
     if fmt == "table":
         from reformdiag.report.terminal import event_line
 
         console = stdout_console(output.open("w", encoding="utf-8") if output else None,
                                  wrap=False)
         what = "episodes" if episodes else "events"
-        console.print(f"Timeline: {len(events)} {what}, times in UTC", markup=False)
+        count = 0
         for e in events:
             console.print(event_line(e, where=not episodes))
+            count += 1
+        console.print(f"{count} {what}, times in UTC", markup=False)
         for note in analysis.time_notes:
             console.print(f"note: {note}", markup=False)
         return
+    if fmt == "jsonl":  # streams: one line per event, never a frame of everything
+        import json
+
+        from reformdiag.report.common import event_dict
+
+        handle = output.open("w", encoding="utf-8") if output else sys.stdout
+        for e in events:
+            handle.write(json.dumps(event_dict(e), ensure_ascii=False) + "\n")
+        if output:
+            handle.close()
+        return
     from reformdiag.timeline.frame import to_frame
 
-    frame = to_frame(events)
+    frame = to_frame(list(events))
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -104,11 +124,8 @@ def timeline(
         frame = frame.assign(fields=frame["fields"].map(_json))
         frame.to_parquet(output)
         return
-    if fmt == "csv":
-        frame = frame.assign(fields=frame["fields"].map(_json))
-        text = frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
-    else:
-        text = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="ms")
+    frame = frame.assign(fields=frame["fields"].map(_json))
+    text = frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
     if output is None:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     else:
@@ -121,9 +138,10 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def select(events: list[Event], nodes: list[str], level: str | None, start: datetime | None,
-           end: datetime | None, pattern: re.Pattern[str] | None, all_events: bool) -> list[Event]:
-    out = []
+def select(events: Iterable[Event], nodes: list[str], level: str | None,
+           start: datetime | None, end: datetime | None, pattern: re.Pattern[str] | None,
+           all_events: bool) -> Iterator[Event]:
+    """Filter lazily, so a streamed full view stays a stream."""
     for e in events:
         if not all_events and not is_notable(e):
             continue
@@ -137,5 +155,4 @@ def select(events: list[Event], nodes: list[str], level: str | None, start: date
             continue
         if pattern and not (pattern.search(e.message) or pattern.search(e.kind)):
             continue
-        out.append(e)
-    return out
+        yield e

@@ -13,7 +13,7 @@ record start, a continuation line, or an unparsed (orphan) line.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import ahocorasick_rs
@@ -108,11 +108,21 @@ class _State:
 def scan(chunks: Iterable[bytes], plan: ScanPlan) -> ScanResult:
     """Run stage one over the chunks of one file."""
     res = ScanResult()
+    res.kept = list(iter_scan(chunks, plan, res))
+    return res
+
+
+def iter_scan(chunks: Iterable[bytes], plan: ScanPlan, res: ScanResult) -> Iterator[KeptRecord]:
+    """Stage one as a stream: yields kept records chunk by chunk (memory stays bounded);
+    ``res`` holds the accounting, complete once the generator is exhausted."""
     st = _State()
     for chunk in chunks:
         _scan_buffer(st.carry + chunk, st, plan, res, final=False)
+        yield from res.kept
+        res.kept = []
     _scan_buffer(st.carry, st, plan, res, final=True)
-    return res
+    yield from res.kept
+    res.kept = []
 
 
 def _scan_buffer(buf: bytes, st: _State, plan: ScanPlan, res: ScanResult, final: bool) -> None:

@@ -146,3 +146,17 @@ def test_installed_console_script_from_another_directory(tmp_path: Path) -> None
     assert {i["format"] for i in doc["inputs"]} >= {"opengauss_pg_log", "dms_run_log",
                                                     "cm_ctl_query"}
     assert doc["findings"][0]["rule"] == "OG001"
+
+
+def test_timeline_all_streams_every_record_in_time_order() -> None:
+    report = json.loads(runner.invoke(app, ["analyze", str(ROUND1), "-f", "json"]).stdout)
+    rows = [json.loads(x) for x in runner.invoke(
+        app, ["timeline", str(ROUND1), "--all", "-f", "jsonl"]).stdout.splitlines()]
+    times = [r["time"] for r in rows if r["time"]]
+    assert times == sorted(times)
+    for inp in report["inputs"]:
+        if inp["format"] == "cm_ctl_query":
+            continue
+        streamed = sum(1 for r in rows if r["file"] == inp["path"])
+        # every record is there, except auxiliary DETAIL/HINT records folded into their parent
+        assert inp["records"] - 5 <= streamed <= inp["records"], inp["path"]
