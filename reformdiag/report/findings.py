@@ -39,7 +39,33 @@ def max_severity(findings: list[Finding]) -> str | None:
     return max((f.severity for f in findings), key=lambda s: SEVERITY_RANK[s])
 
 
-def verdict(findings: list[Finding], outcomes: list[Any], analysed: int) -> str:
+def observed(episodes: list[Any]) -> str:
+    """What the cluster did, in one sentence: '1 switchover (success), 6 reform rounds'."""
+    from collections import Counter
+
+    names = {"first_round_reform": "start-up reform", "reform_round": "reform round",
+             "failover_attempt": "failover attempt", "switchover": "switchover",
+             "kick_out": "kick-out"}
+    parts = []
+    for kind, name in names.items():
+        eps = [e for e in episodes if e.kind == kind]
+        if not eps:
+            continue
+        outcomes = Counter(str(e.fields.get("outcome", "done")) for e in eps)
+        detail = ", ".join(f"{n} {o}" for o, n in outcomes.most_common()) if kind != "kick_out" \
+            else ", ".join(e.message for e in eps[:2])
+        count = len(eps)
+        if kind == "switchover":  # one switchover shows on the old and the new primary
+            starts = sorted(e.time for e in eps if e.time)
+            count = sum(1 for i, t in enumerate(starts)
+                        if i == 0 or (t - starts[i - 1]).total_seconds() > 60)
+            detail = f"seen on {len(eps)} node(s): {detail}"
+        parts.append(f"{count} {name}{'s' if count > 1 else ''} ({detail})")
+    return "; ".join(parts)
+
+
+def verdict(findings: list[Finding], outcomes: list[Any], analysed: int,
+            episodes: list[Any] | None = None) -> str:
     """One paragraph: the root cause in plain words."""
     if analysed == 0:
         return "Nothing could be analysed: no file of the bundle is in a known format."
@@ -49,6 +75,9 @@ def verdict(findings: list[Finding], outcomes: list[Any], analysed: int) -> str:
                 f"evaluated found nothing.")
         if not_eval:
             text += f" {len(not_eval)} rule(s) could not be evaluated for missing sources."
+        seen = observed(episodes or [])
+        if seen:
+            text += f" Observed: {seen}."
         return text
     top = findings[0]
     step = top.remediation[0] if top.remediation else ""

@@ -30,7 +30,8 @@ def report_dict(analysis: Analysis, diagnosis: Any = None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "reformdiag", "version": __version__},
-        "verdict": verdict(findings, outcomes, len(analysis.analysed)),
+        "verdict": verdict(findings, outcomes, len(analysis.analysed),
+                           diagnosis.episodes if diagnosis else None),
         "max_severity": max_severity([x for f in findings for x in [f, *f.symptoms]]),
         "span": {"start": iso(start), "end": iso(end)},
         "inputs": [input_dict(r) for r in analysis.inputs],

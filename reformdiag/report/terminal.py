@@ -149,7 +149,8 @@ def render_terminal(analysis: Analysis, console: Console, diagnosis: Any = None,
         f"reformdiag: {len(analysed)} file(s), {sum(r.lines for r in analysed):,} lines, "
         f"{len(nodes)} node(s), {short_time(start)} .. {_hms(end)} UTC", style="bold"))
     _heading(console, "Verdict")
-    console.print(_para(verdict(findings, outcomes, len(analysed)), 2))
+    console.print(_para(verdict(findings, outcomes, len(analysed),
+                                    diagnosis.episodes if diagnosis else None), 2))
     if findings:
         counts = Counter(f.severity for f in findings)
         _heading(console, "Findings (" + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")")
@@ -162,7 +163,7 @@ def render_terminal(analysis: Analysis, console: Console, diagnosis: Any = None,
                 line = Text(f"{short_time(e.time)[5:]}  ", style="dim")
                 line.append(f"{e.kind:<19} ", style="bold")
                 line.append(e.message, style=LEVEL_STYLE.get(e.level, ""))
-                console.print(line)
+                console.print(line, soft_wrap=True)
             if len(episodes) > max_events:
                 console.print(Text(f"... {len(episodes) - max_events} more "
                                    "(reformdiag timeline --episodes)", style="dim"))
