@@ -270,7 +270,9 @@ def analyse(paths: list[Path], options: Options | None = None,
         inputs.append(FileReport(path=item.display, status="error", reason=item.reason))
     used, notes = normalise_times(events, options.tz_minutes)
     times = [e.time for e in events if e.time is not None and e.source != "cm_ctl_query"]
-    fill_missing_times(by_file, max(times) if times else None)
+    saved_at = {s.display: datetime.fromtimestamp(s.path.stat().st_mtime, UTC)
+                for s in sources if s.path.exists()}
+    fill_missing_times(by_file, max(times) if times else None, saved_at)
     cluster = build_cluster(events, hints)
     assign_nodes(events, cluster, hints)
     for report in inputs:

@@ -56,6 +56,13 @@ class Diagnosis:
         return out
 
 
+class _Fields(dict):  # type: ignore[type-arg]
+    """Event fields for templates: a field the event lacks reads as none, not an error."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+
 class _EventView:
     """What a diagnosis template sees of an event: ``{{ sel_fail.node }}`` etc."""
 
@@ -63,7 +70,7 @@ class _EventView:
         self._ev = ev
         self._cluster = cluster
         self.node = ev.node
-        self.fields = ev.fields
+        self.fields = _Fields(ev.fields)
         self.message = ev.message.split("\n", 1)[0]
         self.kind = ev.kind
         self.time = ev.time.strftime("%Y-%m-%d %H:%M:%S UTC") if ev.time else "?"
@@ -152,7 +159,7 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
 
         evaluator = Evaluator(select, bundle_end)
         if rule.condition.group_by_node:
-            node_names = sorted({e.node for e in events if e.node})
+            node_names = sorted({e.node for e in pool if e.node})
             matched = [m for n in node_names for m in evaluator.run(rule.condition, n)]
         else:
             matched = evaluator.run(rule.condition)

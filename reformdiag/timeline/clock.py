@@ -83,10 +83,12 @@ def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[
     return used, notes
 
 
-def fill_missing_times(events_by_file: dict[str, list[Event]], bundle_end: datetime | None) -> None:
+def fill_missing_times(events_by_file: dict[str, list[Event]], bundle_end: datetime | None,
+                       saved_at: dict[str, datetime] | None = None) -> None:
     """Events without a time: inherit the previous record's time in the same file (cut
-    timestamps); snapshots without a date sit at the end of the bundle."""
-    for events in events_by_file.values():
+    timestamps); snapshots without a date sit at the end of the bundle, or, in a bundle with
+    no other time at all, at the file's modification time."""
+    for name, events in events_by_file.items():
         last: datetime | None = None
         for ev in events:
             if ev.time is not None:
@@ -96,6 +98,9 @@ def fill_missing_times(events_by_file: dict[str, list[Event]], bundle_end: datet
                 if bundle_end is not None:
                     ev.time = bundle_end
                     ev.time_note = "no date in the saved output: placed at the end of the logs"
+                elif saved_at and name in saved_at:
+                    ev.time = saved_at[name]
+                    ev.time_note = "no date in the saved output: the file's modification time"
             elif last is not None:
                 ev.time = last
                 ev.time_note = "timestamp cut: time of the record before it"
