@@ -8,9 +8,9 @@ from reformdiag.diagnose.rules import Rule, load_rules
 from reformdiag.parse.registry import Registry, default_registry
 
 EPISODE_KINDS = {"first_round_reform", "reform_round", "failover_attempt", "failover_recovery",
-                 "switchover", "kick_out", "role_snapshot", "primary_overlap"}
+                 "switchover", "kick_out", "role_snapshot", "primary_overlap", "rhb_matrix"}
 DOCUMENT_KINDS = {"cm_ctl_query", "cm_dn_state", "cm_cluster_state", "cm_cms_state",
-                  "cm_resource_state", "cm_ctl_unreachable", "cm_row", "cm_row_unreadable"}
+                  "cm_resource_state", "cm_ctl_unreachable", "cm_ctl_note", "cm_row", "cm_row_unreadable"}
 
 
 def known_kinds(registry: Registry) -> set[str]:

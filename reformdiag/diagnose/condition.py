@@ -213,7 +213,8 @@ class Evaluator:
             chain = [first]
             for nxt in lists[1:]:
                 prev = chain[-1]
-                cand = next((e for e in nxt if e is not prev and e.time >= prev.time
+                cand = next((e for e in nxt if all(e is not c for c in chain)
+                             and e.time >= prev.time
                              and (window is None or e.time - first.time <= window)
                              and self._scoped(scope, chain, e)), None)
                 if cand is None:

@@ -179,19 +179,21 @@ def _describe_missing(missing: list[str]) -> list[str]:
 
 
 def _incidents(matched: list[Match]) -> list[list[Match]]:
-    """Group matches that share a node and lie within INCIDENT_GAP of each other."""
-    groups: list[list[Match]] = []
+    """Group matches into incidents: a match joins a group when it starts within INCIDENT_GAP
+    of the group's end and shares a node with any match already in it."""
+    groups: list[tuple[list[Match], set[str], datetime | None]] = []
     for m in sorted(matched, key=lambda m: (m.start is None, m.start or datetime.min)):
-        for g in groups:
-            last = g[-1]
-            near = (m.start is None or last.end is None
-                    or m.start - last.end <= INCIDENT_GAP)
-            if near and (set(m.nodes) & set(last.nodes) or not m.nodes or not last.nodes):
-                g.append(m)
+        nodes = set(m.nodes)
+        for i, (members, g_nodes, g_end) in enumerate(groups):
+            near = m.start is None or g_end is None or m.start - g_end <= INCIDENT_GAP
+            if near and (nodes & g_nodes or not nodes or not g_nodes):
+                members.append(m)
+                ends = [t for t in (g_end, m.end) if t is not None]
+                groups[i] = (members, g_nodes | nodes, max(ends) if ends else None)
                 break
         else:
-            groups.append([m])
-    return groups
+            groups.append(([m], nodes, m.end))
+    return [members for members, _, _ in groups]
 
 
 def _finding(rule: Rule, group: list[Match], cluster: ClusterMap) -> Finding:

@@ -86,6 +86,7 @@ def build_episodes(events: list[Event]) -> list[Event]:
         out.extend(_failovers(node, mine))
         out.extend(_switchovers(node, mine))
     out.extend(_kick_outs(timed))
+    out.extend(_rhb_matrices(timed))
     out.extend(_roles(timed))
     out.sort(key=lambda e: e.time)
     return out
@@ -316,10 +317,12 @@ def _kick_outs(events: list[Event]) -> list[Event]:
         seen.append((subject, ev.time))
         near = [e for e in events if abs((e.time - ev.time).total_seconds()) <= 5
                 and e.fields.get("cm_node") == ev.fields.get("cm_node")]
-        reason_ev = next((e for e in near if e.kind.startswith("kick_out_")), None)
+        reason_ev = next((e for e in near if e.kind.startswith("kick_out_")), None) or next(
+            (e for e in near if e.kind == "agent_report_timeout"), None)
         reasons = {"kick_out_disk_heartbeat": "disk heartbeat timeout",
                    "kick_out_report_timeout": "resource stopped or agent report timeout",
-                   "kick_out_network": "network disconnection"}
+                   "kick_out_network": "network disconnection",
+                   "agent_report_timeout": "agent report timeout"}
         join = next((e for e in events[i + 1:] if e.kind == "node_join"
                      and e.fields.get("cm_node") == ev.fields.get("cm_node")), None)
         fields = {"subject_node": subject, "cm_node": ev.fields.get("cm_node"),
@@ -332,6 +335,71 @@ def _kick_outs(events: list[Event]) -> list[Event]:
                             + (f" ({fields['reason']})" if fields["reason"] else "")
                             + (f", rejoined after {fields['rejoin_s']:.0f} s" if join else
                                ", did not rejoin in these logs"), fields, parts))
+    return out
+
+
+_NEVER = "1970-01-01"  # a cell for the node itself, or a link never heard from
+
+
+def _rhb_matrices(events: list[Event]) -> list[Event]:
+    """One ``rhb_matrix`` per print of cm_server's RHB heartbeat matrix (OG-C10, OG-C27).
+
+    Each row is ``|t(1)|t(2)|...|``: the last heartbeat time per link, ``1970-01-01 08:00:00``
+    for the node itself or a link never heard. A cell older than ``Network timeout`` seconds at
+    ``Network base_time`` is a timed-out link; a row with no heartbeat at all is a silent node.
+    """
+    out: list[Event] = []
+    rows = [e for e in events if e.kind == "rhb_matrix_row"]
+    groups: list[list[Event]] = []
+    for e in rows:
+        last = groups[-1][-1] if groups else None
+        if last is not None and last.file == e.file and (e.time - last.time).total_seconds() < 0.5 \
+                and e.line == last.line + 1:
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    for group in groups:
+        first = group[0]
+        around = [e for e in events if e.file == first.file and e.kind in (
+            "rhb_network_timeout", "rhb_base_time") and 0 <= (first.time - e.time).total_seconds() < 1]
+        timeout = next((e.fields.get("timeout_s") for e in reversed(around)
+                        if e.kind == "rhb_network_timeout"), None)
+        base_text = next((e.fields.get("base_time") for e in reversed(around)
+                          if e.kind == "rhb_base_time"), None)
+        try:
+            base = datetime.strptime(str(base_text), "%Y-%m-%d %H:%M:%S") if base_text else None
+        except ValueError:
+            base = None
+        stale: list[str] = []
+        silent: list[int] = []
+        max_age: float | None = None
+        for i, row in enumerate(group, 1):
+            cells = [c.strip() for c in str(row.fields.get("row", "")).split("|") if c.strip()]
+            heard = 0
+            for j, cell in enumerate(cells, 1):
+                if cell.startswith(_NEVER):
+                    continue
+                heard += 1
+                if base is None:
+                    continue
+                try:
+                    age = (base - datetime.strptime(cell[:19], "%Y-%m-%d %H:%M:%S")).total_seconds()
+                except ValueError:
+                    continue
+                max_age = age if max_age is None else max(max_age, age)
+                if isinstance(timeout, int) and age > timeout:
+                    stale.append(f"node {i} <- node {j}: {age:.0f} s")
+            if heard == 0 and len(cells) > 1:
+                silent.append(i)
+        fields = {"timeout_s": timeout, "base_time": base_text, "nodes": len(group),
+                  "max_age_s": max_age, "stale": bool(stale), "stale_links": stale,
+                  "silent_cm_nodes": silent, "silent": bool(silent)}
+        level = "warning" if stale or silent else "info"
+        msg = (f"RHB matrix ({len(group)} nodes, timeout {timeout} s): "
+               + ("; ".join(stale) if stale else "no timed-out link")
+               + (f"; silent: cm node {', '.join(map(str, silent))}" if silent else ""))
+        out.append(_episode("rhb_matrix", first.node, first, group[-1], level, msg, fields,
+                            [*around, *group]))
     return out
 
 

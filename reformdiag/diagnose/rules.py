@@ -148,6 +148,9 @@ def load_rule(path: Path, known_sources: set[str] | None = None,
             raise _err(path, diagnosis, None, f"diagnosis needs {key!r}",
                        "root_cause: one paragraph; remediation: numbered steps")
         _check_template(path, diagnosis, key, str(diagnosis[key]))
+    if not all(isinstance(fp, str) for fp in data["falsepositives"]):
+        raise _err(path, data, "falsepositives", "each false positive must be a text",
+                   "quote items that contain ': ' so YAML does not read them as mappings")
     tests = data["tests"]
     if not tests.get("positive") or not tests.get("negative"):
         raise _err(path, data, "tests", "a rule needs positive and negative test cases",

@@ -87,8 +87,11 @@ def cm_ctl_query(
                 if ev.fields.get("snapshot") == snapshot["index"] and ev.local_time is None:
                     ev.local_time = snapshot["time"]
         elif item.data == "note":
-            if str(token).startswith("cm_ctl:"):
-                emit("cm_ctl_unreachable", "error", token, str(token).strip(), {})
+            text = str(token).strip()
+            if "can't connect to cm_server" in text:
+                emit("cm_ctl_unreachable", "error", token, text, {})
+            elif text.startswith("cm_ctl:"):
+                emit("cm_ctl_note", "warning", token, text, {})
         elif item.data == "section":
             if not snapshot["open"]:
                 open_snapshot(token, "")

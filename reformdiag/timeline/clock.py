@@ -104,3 +104,11 @@ def fill_missing_times(events_by_file: dict[str, list[Event]], bundle_end: datet
             elif last is not None:
                 ev.time = last
                 ev.time_note = "timestamp cut: time of the record before it"
+        # records before the first readable timestamp take the first one
+        first = next((e.time for e in events if e.time is not None), None)
+        for ev in events:
+            if ev.time is not None:
+                break
+            if first is not None and ev.source != "cm_ctl_query":
+                ev.time = first
+                ev.time_note = "timestamp cut: time of the first readable record after it"

@@ -66,6 +66,10 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
             node = _node_for(cmap, str(f["host"]), int(f["dn_instance"]))
             node.cm_node = node.cm_node or int(f["cm_node"])
             _note(node, "cm_ctl query")
+        elif ev.kind == "cm_cms_state" and f.get("host") and isinstance(f.get("cm_node"), int):
+            node = _node_for(cmap, str(f["host"]), None)
+            node.cm_node = node.cm_node or int(f["cm_node"])
+            _note(node, "cm_ctl query")
         elif ev.kind == "cm_resource_state" and f.get("host"):
             node = _node_for(cmap, str(f["host"]), None)
             node.cm_node = node.cm_node or int(f["cm_node"])
