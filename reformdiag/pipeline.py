@@ -18,7 +18,7 @@ from reformdiag.ingest.discover import Skipped, Source, discover
 from reformdiag.ingest.identity import path_hints
 from reformdiag.ingest.reader import ReadStats, read_chunks, read_head
 from reformdiag.ingest.scan import ScanPlan, ScanResult, iter_scan
-from reformdiag.ingest.sniff import Candidate, sniff
+from reformdiag.ingest.sniff import sniff
 from reformdiag.model import Event, FileReport, Unparsed, level_rank
 from reformdiag.parse.record import GENERIC_KIND, parse_record
 from reformdiag.parse.registry import LoadedFormat, Registry, default_registry
@@ -106,9 +106,7 @@ class FileAnalyser:
         self.registry = registry
         self.options = options
         self.plans = build_plans(registry, options)
-        self.candidates = [
-            Candidate(f.id, f.spec.detect, f.spec.files, f.spec.layout == "document") for f in registry if f.spec.detect
-        ]
+        self.candidates = registry.sniff_candidates()
 
     def run(self, source: Source) -> tuple[FileReport, list[Event]]:
         report = FileReport(path=source.display, size=source.size)

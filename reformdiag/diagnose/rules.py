@@ -16,7 +16,7 @@ from jinja2 import Environment, StrictUndefined, TemplateSyntaxError
 from reformdiag.diagnose.condition import Condition, ConditionError, parse_condition
 from reformdiag.errors import DefinitionError, ErrorLocation
 from reformdiag.model import LEVELS, SEVERITIES
-from reformdiag.parse.yamlload import line_of, load_yaml, strip_lines
+from reformdiag.parse.yamlload import definition_error, load_mapping, strip_lines
 from reformdiag.resources import rules_dir
 
 _ID = re.compile(r"^(OG|ND|CS|OB|GN)\d{3}$")
@@ -59,8 +59,7 @@ class Rule:
         return [*self.requires_all, *self.requires_any, *self.optional]
 
 
-def _err(path: Path, data: Any, key: str | None, message: str, hint: str) -> DefinitionError:
-    return DefinitionError(message, ErrorLocation(str(path), line_of(data, key)), hint)
+_err = definition_error
 
 
 def _check_template(path: Path, data: Any, key: str, text: str) -> None:
@@ -74,14 +73,8 @@ def _check_template(path: Path, data: Any, key: str, text: str) -> None:
 
 def load_rule(path: Path, known_sources: set[str] | None = None,
               known_kinds: set[str] | None = None) -> Rule:
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise DefinitionError("a rule file must be a mapping", ErrorLocation(str(path), 1),
-                              "start from an existing rule under rules/")
-    for key in _REQUIRED:
-        if key not in data:
-            raise _err(path, data, None, f"missing required key {key!r}",
-                       "see schemas/rule.schema.json and CONTRIBUTING.md 'Add a rule'")
+    data = load_mapping(path, _REQUIRED, "rule file",
+                        "see schemas/rule.schema.json and CONTRIBUTING.md 'Add a rule'")
     rid = str(data["id"])
     if not _ID.match(rid) or not path.name.startswith(rid + "_"):
         raise _err(path, data, "id", f"rule id {rid!r} must be XX999 and start the file name",

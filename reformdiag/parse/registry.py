@@ -16,6 +16,7 @@ from lark import Lark
 from lark.exceptions import LarkError
 
 from reformdiag.errors import DefinitionError, ErrorLocation
+from reformdiag.ingest.sniff import Candidate
 from reformdiag.parse.classify import TemplateIndex
 from reformdiag.parse.spec import FormatSpec, Template, load_spec, load_templates
 from reformdiag.parse.transform import SpecTransformer
@@ -92,6 +93,11 @@ class Registry:
 
     def get(self, fmt_id: str) -> LoadedFormat:
         return self.by_id[fmt_id]
+
+    def sniff_candidates(self) -> list[Candidate]:
+        """What content sniffing needs of every format that can be detected."""
+        return [Candidate(f.id, f.spec.detect, f.spec.files, f.spec.layout == "document")
+                for f in self.formats if f.spec.detect]
 
     def source_names(self) -> dict[str, str]:
         """Map every source name (``dms_run_log``) to its format id (``cbb_run_log``)."""

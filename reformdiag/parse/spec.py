@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reformdiag.errors import DefinitionError, ErrorLocation
 from reformdiag.model import LEVEL_RANK
-from reformdiag.parse.yamlload import line_of, load_yaml, strip_lines
+from reformdiag.parse.yamlload import definition_error, load_mapping, strip_lines
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -90,7 +89,6 @@ class FormatSpec:
     files: tuple[str, ...] = ()
     detect: re.Pattern[str] | None = None
     start_shapes: tuple[bytes, ...] = ()
-    start_regex: re.Pattern[bytes] | None = None
     continuation: str = "any"  # any | indented
     timestamp_formats: tuple[str, ...] = ()
     tz: str = "bundle"  # bundle | line | utc
@@ -125,8 +123,7 @@ class FormatSpec:
         return phrases
 
 
-def _fail(path: Path, data: Any, key: str | None, message: str, hint: str) -> DefinitionError:
-    return DefinitionError(message, ErrorLocation(str(path), line_of(data, key)), hint)
+_fail = definition_error
 
 
 def _compile(path: Path, data: Any, key: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -182,13 +179,7 @@ _REQUIRED = ("id", "title", "system", "samples")
 
 def load_spec(path: Path, shared_templates: dict[str, list[Template]]) -> FormatSpec:
     """Load and check one format spec file."""
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise DefinitionError("a format spec must be a mapping", ErrorLocation(str(path), 1),
-                              "see schemas/format.schema.json")
-    for key in _REQUIRED:
-        if key not in data:
-            raise _fail(path, data, None, f"missing required key {key!r}",
+    data = load_mapping(path, _REQUIRED, "format spec",
                         "see schemas/format.schema.json for the spec layout")
     fmt_id = str(data["id"])
     if fmt_id != path.stem or not _ID_RE.match(fmt_id):
@@ -202,12 +193,6 @@ def load_spec(path: Path, shared_templates: dict[str, list[Template]]) -> Format
     if layout == "lines" and not shapes:
         raise _fail(path, data, "record_start", "a line format needs record_start.shapes",
                     "shapes are checked at every line start: # digit, ? any byte, else literal")
-    start_regex = None
-    if "regex" in rs:
-        try:
-            start_regex = re.compile(rs["regex"].encode("utf-8"))
-        except re.error as exc:
-            raise _fail(path, rs, "regex", f"invalid record_start.regex: {exc}", "fix the regex")
     continuation = data.get("continuation", "any")
     if continuation not in ("any", "indented"):
         raise _fail(path, data, "continuation", f"unknown continuation {continuation!r}",
@@ -250,7 +235,6 @@ def load_spec(path: Path, shared_templates: dict[str, list[Template]]) -> Format
         detect=_compile(path, data, "detect", data["detect"], re.MULTILINE)
         if data.get("detect") else None,
         start_shapes=shapes,
-        start_regex=start_regex,
         continuation=continuation,
         timestamp_formats=tuple(ts.get("formats", ["%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"])),
         tz=tz,

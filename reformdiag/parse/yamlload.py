@@ -64,3 +64,20 @@ def line_of(mapping: Any, key: str | None = None) -> int | None:
         return int(mapping["__lines__"][key])
     line = mapping.get("__line__")
     return int(line) if line is not None else None
+
+
+def definition_error(path: Path, data: Any, key: str | None, message: str,
+                     hint: str) -> DefinitionError:
+    """A DefinitionError pointing at ``key`` of ``data`` (or at ``data``) in ``path``."""
+    return DefinitionError(message, ErrorLocation(str(path), line_of(data, key)), hint)
+
+
+def load_mapping(path: Path, required: tuple[str, ...], what: str, hint: str) -> dict[str, Any]:
+    """Load a YAML file that must be a mapping holding the ``required`` keys."""
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise DefinitionError(f"a {what} must be a mapping", ErrorLocation(str(path), 1), hint)
+    for key in required:
+        if key not in data:
+            raise definition_error(path, data, None, f"missing required key {key!r}", hint)
+    return data

@@ -10,8 +10,8 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
-from rich.padding import Padding
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 

@@ -139,7 +139,7 @@ def test_every_grammar_line_rule_has_a_sample(fmt_id: str) -> None:
 
 
 def _candidates() -> list[Candidate]:
-    return [Candidate(f.id, f.spec.detect, f.spec.files, f.spec.layout == "document") for f in REGISTRY if f.spec.detect]
+    return REGISTRY.sniff_candidates()
 
 
 @pytest.mark.data
