@@ -6,9 +6,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Files that are never logs: skipped quietly, but still listed as "not analysed".
-_IGNORED_NAMES = {"README.md", "expected.yaml", ".DS_Store"}
-
 
 @dataclass(slots=True)
 class Source:
@@ -70,8 +67,6 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[Skipped]]:
             dirnames.sort()
             for name in sorted(filenames):
                 path = here / name
-                if name in _IGNORED_NAMES:
-                    continue
                 if not path.exists():
                     skipped.append(Skipped(_rel(path, base), "dangling symbolic link"))
                     continue
