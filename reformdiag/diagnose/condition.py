@@ -34,7 +34,9 @@ _GRAMMAR = Path(__file__).with_name("condition.lark")
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr")
+    # cache=True: Lark keeps the compiled tables in the temp dir (keyed by grammar hash),
+    # which saves ~0.4 s at every start.
+    return Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr", cache=True)
 
 
 class ConditionError(ValueError):

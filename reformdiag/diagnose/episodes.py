@@ -16,6 +16,7 @@ Episodes are Events with ``source == "episode"`` so rules select them like any o
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -358,10 +359,18 @@ def _rhb_matrices(events: list[Event]) -> list[Event]:
             groups[-1].append(e)
         else:
             groups.append([e])
+    # the Network timeout / base_time lines printed just before each matrix, per file
+    headers: dict[str, list[Event]] = {}
+    for e in events:
+        if e.kind in ("rhb_network_timeout", "rhb_base_time"):
+            headers.setdefault(e.file, []).append(e)
+    header_times = {f: [h.time for h in hs] for f, hs in headers.items()}
     for group in groups:
         first = group[0]
-        around = [e for e in events if e.file == first.file and e.kind in (
-            "rhb_network_timeout", "rhb_base_time") and 0 <= (first.time - e.time).total_seconds() < 1]
+        mine = headers.get(first.file, [])
+        hi = bisect.bisect_right(header_times[first.file], first.time) if mine else 0
+        around = [h for h in mine[max(0, hi - 4):hi]
+                  if (first.time - h.time).total_seconds() < 1]
         timeout = next((e.fields.get("timeout_s") for e in reversed(around)
                         if e.kind == "rhb_network_timeout"), None)
         base_text = next((e.fields.get("base_time") for e in reversed(around)

@@ -3,7 +3,7 @@
 * line boundaries with numpy (``flatnonzero(buf == '\\n')``);
 * record starts by checking the format's start shapes at every line start, vectorised;
 * continuation / orphan lines by their first byte;
-* anchor phrases with one Aho-Corasick automaton (leftmost-first, ~10 GB/s);
+* anchor phrases with one Aho-Corasick automaton (leftmost-first DFA);
 * the kept records (anchor hits, and auxiliary records after a kept one) cut out as bytes.
 
 Lark (stage two) then sees only the kept records. Every line read is counted once as a
@@ -36,7 +36,7 @@ class ScanPlan:
     keep_all: bool = False  # prefilter off: every record goes to Lark
     automaton: ahocorasick_rs.BytesAhoCorasick | None = field(default=None, repr=False)
     _attach_ids: set[int] = field(default_factory=set, init=False, repr=False)
-    _shape_checks: list[tuple[list[tuple[int, str, int]], int]] = field(
+    _shape_checks: list[tuple[list[tuple[int, bool, int]], int]] = field(
         default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -44,33 +44,44 @@ class ScanPlan:
         self._attach_ids = {i for i, p in enumerate(phrases) if p in set(self.attach)
                             and p not in set(self.keep)}
         if phrases and self.automaton is None:
+            # The DFA is ~1.6x faster than the default NFA here with ~100 phrases (measured,
+            # docs/PERFORMANCE.md); leftmost-first is ~15x faster than the standard match kind.
             self.automaton = ahocorasick_rs.BytesAhoCorasick(
-                phrases, matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_FIRST)
+                phrases, matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_FIRST,
+                implementation=ahocorasick_rs.Implementation.DFA)
         self._shape_checks = [_compile_shape(s) for s in self.shapes]
 
     def start_mask(self, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Which lines start a record: each shape checked at every line start at once.
+
+        Only the literal bytes of a shape and its first digit are compared (``####-##-##
+        ##:##:##`` -> 6 columns, not 19): a line that passes this but is not a record is
+        still caught by Lark if it is kept, and counted unparsed then.
+        """
         mask = np.zeros(len(starts), dtype=bool)
+        last = len(arr) - 1
+        long_enough = ends - starts
         for checks, width in self._shape_checks:
-            ok = (ends - starts) >= width
-            for offset, kind, value in checks:
-                idx = np.minimum(starts + offset, len(arr) - 1)
-                col = arr[idx]
-                if kind == "digit":
-                    ok &= (col >= 48) & (col <= 57)
-                else:
-                    ok &= col == value
+            ok = long_enough >= width
+            for offset, digit, value in checks:
+                col = arr[np.minimum(starts + offset, last)]
+                ok &= (col - 48 < 10) if digit else (col == value)
             mask |= ok
         return mask
 
 
-def _compile_shape(shape: bytes) -> tuple[list[tuple[int, str, int]], int]:
-    """``####-##`` -> [(0, digit), ..., (4, literal '-')...]; ``?`` matches any byte."""
-    checks = []
+def _compile_shape(shape: bytes) -> tuple[list[tuple[int, bool, int]], int]:
+    """``####-##-##`` -> [(0, digit), (4, '-'), (7, '-')]: the literal bytes and the first
+    digit; ``?`` matches any byte."""
+    checks: list[tuple[int, bool, int]] = []
+    first_digit = True
     for offset, byte in enumerate(shape):
         if byte == ord("#"):
-            checks.append((offset, "digit", 0))
+            if first_digit:
+                checks.append((offset, True, 0))
+                first_digit = False
         elif byte != ord("?"):
-            checks.append((offset, "literal", byte))
+            checks.append((offset, False, byte))
     return checks, len(shape)
 
 
@@ -97,12 +108,20 @@ class ScanResult:
 
 
 class _State:
+    """What one pass leaves for the next: the open (last, unfinished) record and counters."""
+
     def __init__(self) -> None:
-        self.carry = b""  # bytes of the open (last, unfinished) record
-        self.carry_lines = 0
-        self.line_base = 0  # file line index of the first line of the carry / buffer
+        self.open = False
+        self.carry: list[bytes] = []  # text pieces of the open record
+        self.carry_bytes = 0
+        self.carry_line = 0  # 1-based file line where the open record starts
+        self.carry_lines = 0  # its physical lines so far (orphans excluded)
+        self.carry_keep = False
+        self.carry_attach = False
+        self.line_base = 0  # lines before the current chunk
         self.seen_record = False
-        self.prev_kept = False  # was the record before the carried one kept? (for attach)
+        self.prev_kept = False  # was the record before the open one kept? (for attach)
+        self.scratch = np.empty(0, dtype=bool)  # reused: fresh pages cost more than the scan
 
 
 def scan(chunks: Iterable[bytes], plan: ScanPlan) -> ScanResult:
@@ -114,134 +133,160 @@ def scan(chunks: Iterable[bytes], plan: ScanPlan) -> ScanResult:
 
 def iter_scan(chunks: Iterable[bytes], plan: ScanPlan, res: ScanResult) -> Iterator[KeptRecord]:
     """Stage one as a stream: yields kept records chunk by chunk (memory stays bounded);
-    ``res`` holds the accounting, complete once the generator is exhausted."""
+    ``res`` holds the accounting, complete once the generator is exhausted.
+
+    A chunk may be a memoryview of a buffer the reader reuses: nothing here keeps a reference
+    to it after the chunk is done (kept text is copied out as bytes).
+    """
     st = _State()
     for chunk in chunks:
-        _scan_buffer(st.carry + chunk, st, plan, res, final=False)
-        yield from res.kept
-        res.kept = []
-    _scan_buffer(st.carry, st, plan, res, final=True)
-    yield from res.kept
-    res.kept = []
+        if len(chunk):
+            yield from _scan_chunk(chunk, st, plan, res)
+    yield from _finish_carry(st, res, plan)
 
 
-def _scan_buffer(buf: bytes, st: _State, plan: ScanPlan, res: ScanResult, final: bool) -> None:
-    skip = st.carry_lines  # lines at the head of buf already counted in the previous pass
-    if not buf:
+def _carry_add(st: _State, piece: bytes) -> None:
+    if st.carry_bytes < MAX_RECORD:
+        st.carry.append(piece)
+        st.carry_bytes += len(piece)
+
+
+def _finish_carry(st: _State, res: ScanResult, plan: ScanPlan) -> Iterator[KeptRecord]:
+    if not st.open:
         return
+    st.open = False
+    kept = st.carry_keep or plan.keep_all
+    attach = st.carry_attach and st.prev_kept and not kept
+    st.prev_kept = kept or attach
+    if kept or attach:
+        text = b"".join(st.carry).rstrip(b"\r\n")
+        if len(text) > MAX_RECORD:
+            text = text[:MAX_RECORD]
+            res.cut_records += 1
+        yield KeptRecord(line=st.carry_line, text=text, n_lines=st.carry_lines, attach=attach)
+    st.carry, st.carry_bytes = [], 0
+
+
+def _scan_chunk(buf: bytes, st: _State, plan: ScanPlan, res: ScanResult) -> Iterator[KeptRecord]:
+    size = len(buf)
     arr = np.frombuffer(buf, dtype=np.uint8)
-    nl = np.flatnonzero(arr == 10)
+    if len(st.scratch) < size:
+        st.scratch = np.empty(size, dtype=bool)
+    eq = st.scratch[:size]
+    np.equal(arr, 10, out=eq)
+    nl = np.flatnonzero(eq)
     starts = np.concatenate((np.zeros(1, dtype=np.int64), nl + 1))
-    if starts[-1] >= len(buf):
+    if starts[-1] >= size:
         starts = starts[:-1]
     n = len(starts)
     ends = np.empty(n, dtype=np.int64)
     ends[:-1] = starts[1:]
-    ends[-1] = len(buf)
+    ends[-1] = size
     content_len = ends - starts - (arr[ends - 1] == 10)
     is_start = plan.start_mask(arr, starts, ends)
     blank = content_len == 0
     if plan.continuation == "indented":
-        first = arr[np.minimum(starts, len(arr) - 1)]
+        first = arr[np.minimum(starts, size - 1)]
         is_cont = ~is_start & (blank | (first == 9) | (first == 32))
     else:
         is_cont = ~is_start
     orphan = ~is_start & ~is_cont
     is_cont_raw = is_cont.copy()
-    # Continuation lines before any record of the file have nothing to attach to.
+    start_lines = np.flatnonzero(is_start)
+    first_start = int(start_lines[0]) if len(start_lines) else n
     if not st.seen_record:
-        first_start = int(np.argmax(is_start)) if is_start.any() else n
-        pre = np.zeros(n, dtype=bool)
-        pre[:first_start] = True
-        lost = pre & is_cont & ~blank
+        # continuation lines before any record of the file have nothing to attach to
+        lost = is_cont.copy()
+        lost[first_start:] = False
+        lost &= ~blank
         orphan |= lost
         is_cont &= ~lost
-    rec = np.cumsum(is_start) - 1  # record index per line (-1 before the first record)
-    start_lines = np.flatnonzero(is_start)
 
-    # ---- accounting (only lines not counted in an earlier pass) ----
-    counted = slice(skip, n)
-    res.lines += n - skip
-    res.records += int(is_start[counted].sum())
-    res.unparsed += int(orphan[counted].sum())
-    res.continuation += int((is_cont & ~orphan)[counted].sum())
-    res.long_lines += int((content_len[counted] > LONG_LINE).sum())
+    # ---- accounting: every line once ----
+    res.lines += n
+    res.records += len(start_lines)
+    res.unparsed += int(orphan.sum())
+    res.continuation += int((is_cont & ~orphan).sum())
+    res.long_lines += int((content_len > LONG_LINE).sum())
     if len(res.orphans) < MAX_ORPHAN_SAMPLES:
-        for i in np.flatnonzero(orphan[counted])[: MAX_ORPHAN_SAMPLES - len(res.orphans)]:
-            li = int(i) + skip
+        for i in np.flatnonzero(orphan)[: MAX_ORPHAN_SAMPLES - len(res.orphans)]:
+            li = int(i)
             reason = ("continuation line before the first record" if is_cont_raw[li]
                       else "no record prefix (not a known line start, not indented)")
-            res.orphans.append((st.line_base + li + 1, reason, buf[starts[li]:ends[li]]))
+            res.orphans.append((st.line_base + li + 1, reason, bytes(buf[starts[li]:ends[li]])))
     if len(start_lines):
         if res.first_time is None:
-            m = _TS.search(buf, int(starts[start_lines[0]]), int(ends[start_lines[0]]))
+            m = _TS.search(bytes(buf[starts[first_start]:ends[first_start]]))
             res.first_time = m.group(0) if m else None
-        m = _TS.search(buf, int(starts[start_lines[-1]]), int(ends[start_lines[-1]]))
+        last = int(start_lines[-1])
+        m = _TS.search(bytes(buf[starts[last]:ends[last]]))
         if m:
             res.last_time = m.group(0)
         st.seen_record = True
 
-    # ---- which records are kept ----
+    # ---- anchor hits -> records (record -1 is the open record carried from before) ----
+    rec = np.cumsum(is_start) - 1
     n_rec = len(start_lines)
-    open_rec = n_rec - 1 if (not final and n_rec) else None
-    if open_rec is not None and len(buf) - int(starts[start_lines[open_rec]]) > 4 * MAX_RECORD:
-        open_rec = None  # a runaway record: finish it here rather than carry megabytes
-    if n_rec:
-        if plan.keep_all:
-            kept = np.ones(n_rec, dtype=bool)
-            attach = np.zeros(n_rec, dtype=bool)
+    keep = np.zeros(n_rec + 1, dtype=bool)  # index r + 1; index 0 = the carried record
+    attach_hit = np.zeros(n_rec + 1, dtype=bool)
+    if plan.keep_all:
+        keep[:] = True
+    elif plan.automaton is not None:
+        found = plan.automaton.find_matches_as_indexes(buf)
+        if found:
+            hits = np.asarray(found, dtype=np.int64)
+            owner = rec[np.searchsorted(starts, hits[:, 1], side="right") - 1] + 1
+            is_attach = (np.isin(hits[:, 0], list(plan._attach_ids)) if plan._attach_ids
+                         else np.zeros(len(hits), dtype=bool))
+            keep[owner[~is_attach]] = True
+            attach_hit[owner[is_attach]] = True
+
+    def lines_text(lo: int, hi: int) -> bytes:
+        idx = [i for i in range(lo, hi) if not orphan[i]]
+        return b"".join(bytes(buf[starts[i]:ends[i]]) for i in idx)
+
+    # ---- the carried record: its lines before the first record start belong to it ----
+    if st.open:
+        lead = [i for i in range(first_start) if not orphan[i]] if first_start < n else None
+        if lead is None:  # the whole chunk continues the open record
+            _carry_add(st, lines_text(0, n))
+            st.carry_lines += int((~orphan).sum())
         else:
-            kept, attach = _hits(buf, starts, rec, plan, n_rec, st.prev_kept)
-        order = np.flatnonzero(kept | attach)
-        for r in order:
-            r = int(r)
-            if r == open_rec:
-                break
-            first_line = int(start_lines[r])
-            last_line = int(start_lines[r + 1]) if r + 1 < n_rec else n
-            lines = [i for i in range(first_line, last_line) if not orphan[i]]
-            text = b"".join(buf[starts[i]:ends[i]] for i in lines).rstrip(b"\r\n")
-            if len(text) > MAX_RECORD:
-                text = text[:MAX_RECORD]
-                res.cut_records += 1
-            res.kept.append(KeptRecord(line=st.line_base + first_line + 1, text=text,
-                                       n_lines=len(lines), attach=bool(attach[r] and not kept[r])))
-    # ---- carry the open record into the next pass ----
-    if open_rec is not None and open_rec > 0 and not plan.keep_all:
-        st.prev_kept = bool(kept[open_rec - 1] or attach[open_rec - 1])
-    if open_rec is not None:
-        first_line = int(start_lines[open_rec])
-        st.carry = buf[starts[first_line]:]
-        st.carry_lines = n - first_line
-        st.line_base += first_line
-    else:
-        st.carry, st.carry_lines = b"", 0
+            _carry_add(st, lines_text(0, first_start))
+            st.carry_lines += len(lead)
+        st.carry_keep |= bool(keep[0])
+        st.carry_attach |= bool(attach_hit[0])
+        if first_start < n:
+            yield from _finish_carry(st, res, plan)
+
+    # ---- records starting in this chunk; the last one stays open ----
+    if n_rec == 0:
         st.line_base += n
-
-
-def _hits(buf: bytes, starts: np.ndarray, rec: np.ndarray, plan: ScanPlan,
-          n_rec: int, prev_kept: bool) -> tuple[np.ndarray, np.ndarray]:
-    kept = np.zeros(n_rec, dtype=bool)
-    attach = np.zeros(n_rec, dtype=bool)
-    if plan.automaton is None:
-        return kept, attach
-    found = plan.automaton.find_matches_as_indexes(buf)
-    if not found:
-        return kept, attach
-    hits = np.asarray(found, dtype=np.int64)
-    line_idx = np.searchsorted(starts, hits[:, 1], side="right") - 1
-    rec_idx = rec[line_idx]
-    valid = rec_idx >= 0
-    is_attach = np.isin(hits[:, 0], list(plan._attach_ids)) if plan._attach_ids else np.zeros(
-        len(hits), dtype=bool)
-    kept[rec_idx[valid & ~is_attach]] = True
-    cand = rec_idx[valid & is_attach]
-    # An auxiliary record is kept when the record before it is kept; chains (DETAIL, HINT...)
-    # follow a kept record one after another.
-    attach_set = np.zeros(n_rec, dtype=bool)
-    attach_set[cand] = True
-    for r in np.flatnonzero(attach_set):
-        before = prev_kept if r == 0 else bool(kept[r - 1] or attach[r - 1])
-        if before:
-            attach[r] = True
-    return kept, attach
+        return
+    kept = keep[1:]
+    attach_ok = np.zeros(n_rec, dtype=bool)
+    for r in np.flatnonzero(attach_hit[1:] & ~kept):
+        r = int(r)
+        before = st.prev_kept if r == 0 else bool(kept[r - 1] or attach_ok[r - 1])
+        attach_ok[r] = before
+    for r in np.flatnonzero((kept | attach_ok)[:-1]):
+        r = int(r)
+        lo, hi = int(start_lines[r]), int(start_lines[r + 1])
+        text = lines_text(lo, hi).rstrip(b"\r\n")
+        if len(text) > MAX_RECORD:
+            text = text[:MAX_RECORD]
+            res.cut_records += 1
+        yield KeptRecord(line=st.line_base + lo + 1, text=text,
+                         n_lines=int((~orphan[lo:hi]).sum()),
+                         attach=bool(attach_ok[r] and not kept[r]))
+    last = n_rec - 1
+    lo = int(start_lines[last])
+    st.prev_kept = st.prev_kept if last == 0 else bool(kept[last - 1] or attach_ok[last - 1])
+    st.open = True
+    st.carry, st.carry_bytes = [], 0
+    _carry_add(st, lines_text(lo, n))
+    st.carry_line = st.line_base + lo + 1
+    st.carry_lines = int((~orphan[lo:n]).sum())
+    st.carry_keep = bool(kept[last])
+    st.carry_attach = bool(attach_hit[last + 1])
+    st.line_base += n

@@ -133,16 +133,20 @@ class SpecTransformer:
     def _walk(self, tree: Tree, header: Header, prefix: list[str]) -> None:
         for child in tree.children:
             if isinstance(child, Token):
-                self._token(child, header, str(tree.data))
-            elif child.data == "field":
+                self._token(child, header, str(tree.data), prefix)
+            elif child.data == "field":  # one field per token (grammars that list them)
                 prefix.append(str(child.children[0]))
             elif child.data == "message":
                 header.message = " ".join(str(t) for t in child.children).strip()
             else:
                 self._walk(child, header, prefix)
 
-    def _token(self, token: Token, header: Header, rule: str) -> None:
+    def _token(self, token: Token, header: Header, rule: str, prefix: list[str] | None = None
+               ) -> None:
         name = token.type
+        if name == "PREFIX" and prefix is not None:  # the whole prefix as one token
+            prefix.extend(str(token).split())
+            return
         text = str(token).strip()
         cfg = self.token_fields.get(f"{rule}.{name}") or self.token_fields.get(name)
         if cfg is not None and cfg.regex is not None:
