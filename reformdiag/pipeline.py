@@ -25,6 +25,7 @@ from reformdiag.parse.registry import LoadedFormat, Registry, default_registry
 from reformdiag.parse.timestamps import read_timestamp
 from reformdiag.timeline.clock import fill_missing_times, normalise_times
 from reformdiag.timeline.cluster import ClusterMap, build_cluster
+from reformdiag.timeline.relative import Clocks, align_boot_clocks, infer_years, place
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENT = 16 * 1024 * 1024
@@ -35,6 +36,7 @@ MAX_UNPARSED_KEPT = 1000
 class Options:
     tz_minutes: int | None = None  # --tz
     prefilter: bool = True  # False: every record goes through Lark (slow; for checks)
+    jobs: int = 1  # worker processes for the per-file work
     extra_anchors: dict[str, list[str]] = field(default_factory=dict)  # format -> phrases
     debug: bool = False
 
@@ -50,6 +52,7 @@ class Analysis:  # noqa: D101 - documented below
     skipped: list[Skipped] = field(default_factory=list)
     offsets: dict[str, int] = field(default_factory=dict)  # host -> minutes used for naive times
     hints: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
+    clocks: Clocks = field(default_factory=Clocks)  # years and boot times learnt
 
     @property
     def analysed(self) -> list[FileReport]:
@@ -140,6 +143,8 @@ class FileAnalyser:
             return report, []
         for ev in events:
             ev.host = hints.host
+            for space, value in hints.ids:  # ndb_2_out.log: node 2 wrote it, unless a line says
+                ev.fields.setdefault(f"origin_{space}", value)
         offsets = Counter(e.utc_offset_min for e in events if e.utc_offset_min is not None)
         if offsets:
             report.utc_offset_min = offsets.most_common(1)[0][0]
@@ -257,21 +262,28 @@ def analyse(paths: list[Path], options: Options | None = None,
     events: list[Event] = []
     by_file: dict[str, list[Event]] = {}
     hints: dict[str, tuple[str | None, int | None]] = {}
-    for source in sources:
-        report, file_events = analyser.run(source)
+    file_ids: dict[str, tuple[tuple[str, int], ...]] = {}
+    from reformdiag.parallel import run_files
+
+    for source, report, file_events in run_files(analyser, sources, options.jobs):
         inputs.append(report)
         events.extend(file_events)
         by_file[source.display] = file_events
         h = path_hints(source.parts)
         hints[source.display] = (h.host, h.dn_instance)
+        file_ids[source.display] = h.ids
     for item in skipped:
         inputs.append(FileReport(path=item.display, status="error", reason=item.reason))
-    used, notes = normalise_times(events, options.tz_minutes)
-    times = [e.time for e in events if e.time is not None and e.source != "cm_ctl_query"]
     saved_at = {s.display: datetime.fromtimestamp(s.path.stat().st_mtime, UTC)
                 for s in sources if s.path.exists()}
+    clocks = Clocks()
+    infer_years(events, saved_at, clocks)
+    align_boot_clocks(events, clocks)
+    used, notes = normalise_times(events, options.tz_minutes)
+    notes.extend(clocks.notes)
+    times = [e.time for e in events if e.time is not None and e.source != "cm_ctl_query"]
     fill_missing_times(by_file, max(times) if times else None, saved_at)
-    cluster = build_cluster(events, hints)
+    cluster = build_cluster(events, hints, file_ids)
     assign_nodes(events, cluster, hints)
     for report in inputs:
         host, dn = hints.get(report.path, (None, None))
@@ -282,7 +294,7 @@ def analyse(paths: list[Path], options: Options | None = None,
             report.utc_offset_min = used[host or "-"]
     events.sort(key=_order)
     return Analysis(inputs=inputs, events=events, cluster=cluster, time_notes=notes,
-                    skipped=skipped, offsets=used, hints=hints)
+                    skipped=skipped, offsets=used, hints=hints, clocks=clocks)
 
 
 def stream_all(paths: list[Path], options: Options | None = None,
@@ -310,7 +322,9 @@ def stream_all(paths: list[Path], options: Options | None = None,
         last = None
         for ev in analyser.iter_lines(fmt, source, FileReport(path=source.display),
                                       full_view=True):
-            ev.host, ev.node = host, node.key if node else (host or "unknown")
+            own = analysis.cluster.origin_of(ev)
+            ev.host, ev.node = host, (own or node).key if (own or node) else (host or "unknown")
+            place(ev, analysis.clocks)
             if ev.local_time is not None:
                 offset = (ev.utc_offset_min if ev.utc_offset_min is not None else
                           options.tz_minutes if options.tz_minutes is not None else
@@ -349,7 +363,7 @@ def assign_nodes(events: list[Event], cluster: ClusterMap,
     """Put the canonical node on every event, and resolve the nodes a message names."""
     for ev in events:
         host, dn = hints.get(ev.file, (None, None))
-        node = cluster.by_host(host)
+        node = cluster.origin_of(ev) or cluster.by_host(host)
         if node is None and dn is not None:
             node = cluster.find(dn_instance=dn)
         if node is None and ev.source == "cm_ctl_query":
@@ -362,6 +376,7 @@ def assign_nodes(events: list[Event], cluster: ClusterMap,
         ev.node = node.key if node else ("cluster" if ev.source == "cm_ctl_query" else
                                          host or "unknown")
         _resolve_subjects(ev, cluster)
+        cluster.resolve_subjects(ev)
 
 
 def _resolve_subjects(ev: Event, cluster: ClusterMap) -> None:

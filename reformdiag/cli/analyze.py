@@ -9,6 +9,7 @@ import typer
 from reformdiag.cli.common import check_paths, error_boundary, stdout_console, write_output
 from reformdiag.cli.options import (
     DebugOpt,
+    JobsOpt,
     NoPrefilterOpt,
     OutputOpt,
     PathsArg,
@@ -40,6 +41,7 @@ def analyze(
     show_unparsed: bool = typer.Option(False, "--show-unparsed",
                                        help="List every unparsed line with its reason."),
     no_prefilter: bool = NoPrefilterOpt,
+    jobs: int = JobsOpt,
     debug: bool = DebugOpt,
 ) -> None:
     """Diagnose a log bundle: verdict, findings, episodes, inputs and coverage."""
@@ -51,7 +53,7 @@ def analyze(
     check_paths(paths)
     from reformdiag.pipeline import run
 
-    analysis, diagnosis = run(paths, make_options(tz, no_prefilter, debug), rules_dir)
+    analysis, diagnosis = run(paths, make_options(tz, no_prefilter, debug, jobs), rules_dir)
     if fmt == "json":
         from reformdiag.report.json_report import render_json
 

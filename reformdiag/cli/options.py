@@ -16,11 +16,15 @@ DebugOpt = typer.Option(False, "--debug", help="Show tracebacks of internal erro
 NoPrefilterOpt = typer.Option(False, "--no-prefilter", help="Parse every record with Lark "
                               "instead of only the records stage one keeps (slow; for checks).")
 OutputOpt = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")
+JobsOpt = typer.Option(0, "--jobs", "-j", help="Worker processes for reading and parsing "
+                       "files (default 0: all cores).")
 
 
-def make_options(tz: str | None, no_prefilter: bool, debug: bool) -> Options:
+def make_options(tz: str | None, no_prefilter: bool, debug: bool, jobs: int = 1) -> Options:
+    from reformdiag.parallel import default_jobs
+
     return Options(tz_minutes=parse_tz(tz) if tz else None, prefilter=not no_prefilter,
-                   debug=debug)
+                   debug=debug, jobs=jobs if jobs > 0 else default_jobs())
 
 
 def as_paths(paths: list[Path]) -> list[Path]:

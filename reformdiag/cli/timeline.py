@@ -13,6 +13,7 @@ import typer
 from reformdiag.cli.common import check_paths, error_boundary, stdout_console
 from reformdiag.cli.options import (
     DebugOpt,
+    JobsOpt,
     NoPrefilterOpt,
     OutputOpt,
     PathsArg,
@@ -57,6 +58,7 @@ def timeline(
     output: Path | None = OutputOpt,
     tz: str | None = TzOpt,
     no_prefilter: bool = NoPrefilterOpt,
+    jobs: int = JobsOpt,
     debug: bool = DebugOpt,
 ) -> None:
     """Show every node's events in one UTC-ordered timeline."""
@@ -76,16 +78,16 @@ def timeline(
         from reformdiag.diagnose.engine import build_episodes
         from reformdiag.report.findings import EPISODE_SHOWN
 
-        analysis = analyse(paths, make_options(tz, no_prefilter, debug))
+        analysis = analyse(paths, make_options(tz, no_prefilter, debug, jobs))
         pool = [e for e in build_episodes(analysis.events) if e.kind in EPISODE_SHOWN]
         events = list(select(pool, node, level, start, end, pattern, True))
     elif all_events:
         from reformdiag.pipeline import stream_all
 
-        analysis, stream = stream_all(paths, make_options(tz, no_prefilter, debug))
+        analysis, stream = stream_all(paths, make_options(tz, no_prefilter, debug, jobs))
         events = select(stream, node, level, start, end, pattern, True)
     else:
-        analysis = analyse(paths, make_options(tz, no_prefilter, debug))
+        analysis = analyse(paths, make_options(tz, no_prefilter, debug, jobs))
         events = list(select(analysis.events, node, level, start, end, pattern, False))
     if fmt == "table":
         from reformdiag.report.terminal import event_line

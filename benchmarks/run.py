@@ -1,0 +1,175 @@
+"""Time reformdiag end to end against grep, lnav and pgBadger on the same generated bundle.
+
+    python benchmarks/run.py --size 1GB            # generates /tmp/reformdiag-bench-1GB once
+    python benchmarks/run.py --bundle DIR --jobs 1 2
+
+For each tool: wall time (process start to exit), MB/s, lines/s, ratio to grep, peak RSS
+(max resident set of the process tree, from wait4). grep searches the same anchor phrases
+stage one uses (every format's template anchors and keep phrases, plus the rules' anchors),
+with -F -c over the same files. lnav runs headless with the openGauss pg_log format kept in
+benchmarks/lnav and counts the parsed lines (pg_log files only: it has no DMS/CM format).
+pgBadger runs with the OM log_line_prefix on the pg_log files (it finds nothing in them, as
+its users report, but it reads them). Tools that are not installed are skipped with a note.
+Prints a markdown table; --json writes the raw numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def _measure(cmd: list[str], env: dict[str, str] | None = None,
+             stdout: int | None = subprocess.DEVNULL) -> dict[str, float]:
+    """Run ``cmd`` and return wall seconds and the peak RSS of its process tree (MB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    return {"seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "exit": code,
+            "stderr": err[-500:]}
+
+
+def _anchor_file() -> Path:
+    from reformdiag.diagnose.anchors import rule_anchors
+    from reformdiag.diagnose.catalog import rule_set
+    from reformdiag.parse.registry import default_registry
+
+    phrases: set[str] = set()
+    registry = default_registry()
+    for fmt in registry:
+        phrases.update(fmt.spec.anchor_phrases())
+    for more in rule_anchors(rule_set()).values():
+        phrases.update(more)
+    path = Path(tempfile.gettempdir()) / "reformdiag-bench-anchors.txt"
+    path.write_text("\n".join(sorted(phrases)) + "\n", encoding="utf-8")
+    return path
+
+
+def _files(bundle: Path, pattern: str = "*") -> list[str]:
+    return sorted(str(p) for p in bundle.rglob(pattern) if p.is_file())
+
+
+def _lines(files: list[str]) -> int:
+    total = 0
+    for f in files:
+        with open(f, "rb") as handle:
+            while block := handle.read(8 << 20):
+                total += block.count(b"\n")
+    return total
+
+
+def run(bundle: Path, jobs: list[int], skip: set[str]) -> dict[str, object]:
+    files = _files(bundle)
+    pg = [f for f in files if "/pg_log/dn_" in f]
+    size = sum(os.path.getsize(f) for f in files)
+    pg_size = sum(os.path.getsize(f) for f in pg)
+    lines, pg_lines = _lines(files), _lines(pg)
+    for f in files:  # warm page cache, as every tool below gets the same warm cache
+        with open(f, "rb") as handle:
+            while handle.read(8 << 20):
+                pass
+    rows: list[dict[str, object]] = []
+    anchors = _anchor_file()
+    grep = _measure(["grep", "-F", "-c", "-f", str(anchors), *files])
+    rows.append({"tool": "grep -F -c (same anchors)", "bytes": size, "lines": lines, **grep})
+    exe = shutil.which("reformdiag") or str(Path(sys.executable).with_name("reformdiag"))
+    for j in jobs:
+        out = Path(tempfile.gettempdir()) / f"reformdiag-bench-{j}.json"
+        m = _measure([exe, "analyze", str(bundle), "--format", "json", "-o", str(out),
+                      "--jobs", str(j)])
+        findings = []
+        if out.exists() and out.stat().st_size:
+            doc = json.loads(out.read_text())
+            findings = [f["rule"] for f in doc["findings"]]
+        rows.append({"tool": f"reformdiag analyze --jobs {j}", "bytes": size, "lines": lines,
+                     "findings": findings, **m})
+    if "lnav" not in skip and shutil.which("lnav"):
+        home = tempfile.mkdtemp(prefix="lnav-home-")
+        m = _measure(["lnav", "-I", str(HERE / "lnav"), "-n", "-c",
+                      ";SELECT count(*) AS n FROM opengauss_pg_log", *pg],
+                     env={**os.environ, "HOME": home})
+        rows.append({"tool": "lnav 0.11 (pg_log only)", "bytes": pg_size, "lines": pg_lines, **m})
+    if "pgbadger" not in skip and shutil.which("pgbadger"):
+        out = Path(tempfile.gettempdir()) / "reformdiag-bench-pgbadger.txt"
+        m = _measure(["pgbadger", "-q", "-f", "stderr", "-p", "%m %c %d %p %a %x %n %e ",
+                      "-x", "text", "-o", str(out), "-j", str(max(jobs)), *pg])
+        rows.append({"tool": f"pgBadger -j {max(jobs)} (pg_log only)", "bytes": pg_size,
+                     "lines": pg_lines, **m})
+    grep_rate = size / grep["seconds"]
+    for row in rows:
+        secs = float(row["seconds"])  # type: ignore[arg-type]
+        row["mb_per_s"] = row["bytes"] / 1e6 / secs  # type: ignore[operator]
+        row["lines_per_s"] = row["lines"] / secs  # type: ignore[operator]
+        row["ratio_to_grep"] = (row["bytes"] / secs) / grep_rate  # type: ignore[operator]
+    return {"bundle": str(bundle), "bytes": size, "lines": lines, "files": len(files),
+            "machine": machine(), "rows": rows}
+
+
+def machine() -> dict[str, object]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "kernel": platform.release(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)}
+
+
+def table(result: dict[str, object]) -> str:
+    out = [f"Bundle: {result['bytes'] / 1e6:.0f} MB, {result['lines']:,} lines, "
+           f"{result['files']} files. Machine: {result['machine']}", "",
+           "| tool | MB/s | lines/s | x grep | wall s | peak RSS MB | note |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    for r in result["rows"]:  # type: ignore[union-attr]
+        note = f"findings: {', '.join(r['findings'])}" if "findings" in r else ""
+        if r.get("exit") not in (0, 1, None):
+            note += f" exit {r['exit']}"
+        out.append(f"| {r['tool']} | {r['mb_per_s']:.0f} | {r['lines_per_s']:,.0f} | "
+                   f"{r['ratio_to_grep']:.2f} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} | "
+                   f"{note} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--bundle", type=Path)
+    ap.add_argument("--size", default="1GB")
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--skip", nargs="*", default=[])
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    bundle = args.bundle
+    if bundle is None:
+        from benchmarks.generate import generate, parse_size
+
+        bundle = Path(tempfile.gettempdir()) / f"reformdiag-bench-{args.size}"
+        if not bundle.exists():
+            generate(bundle, parse_size(args.size))
+    result = run(bundle, args.jobs, set(args.skip))
+    print(table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    main()
