@@ -1,10 +1,14 @@
-"""Stage one and two for many files over worker processes (``--jobs``).
+"""Stage one and two for many files over worker processes (``--jobs``) or a Dask cluster.
 
 Files are independent, so each worker runs ``FileAnalyser.run`` on whole files and sends back
 the FileReport and the kept events (small: the prefilter keeps ~0.1% of the lines). Results
 come back in input order, so ``--jobs N`` gives exactly what ``--jobs 1`` gives. Workers are
 forked: they inherit the loaded registry and compiled grammars instead of rebuilding them.
 Large files go first so that the pool is not left waiting on one big file at the end.
+
+With ``--engine dask`` the same per-file task runs on dask.distributed workers (a local
+cluster, or an existing scheduler): each worker builds its own analyser once and reads the
+files by path, so a remote cluster needs the bundle on storage its workers share.
 """
 
 from __future__ import annotations
@@ -33,10 +37,18 @@ def _work(source: Source) -> tuple[FileReport, list[Event]]:
     return _ANALYSER.run(source)
 
 
-def run_files(analyser: object, sources: list[Source], jobs: int
+def run_files(analyser: object, sources: list[Source], jobs: int, engine: str = "local",
+              scheduler: str | None = None
               ) -> Iterator[tuple[Source, FileReport, list[Event]]]:
-    """``analyser.run`` over ``sources``, in input order, on ``jobs`` processes."""
+    """``analyser.run`` over ``sources``, in input order, on ``jobs`` processes or Dask."""
     global _ANALYSER
+    if engine == "dask":
+        options = analyser.options  # type: ignore[attr-defined]
+        with dask_client(scheduler, jobs) as client:
+            futures = client.map(_dask_work, sources, options=options, pure=False)
+            for source, (report, events) in zip(sources, client.gather(futures), strict=True):
+                yield source, report, events
+        return
     if jobs <= 1 or len(sources) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for source in sources:
             report, events = analyser.run(source)  # type: ignore[attr-defined]
@@ -53,3 +65,52 @@ def run_files(analyser: object, sources: list[Source], jobs: int
                 yield source, report, events
     finally:
         _ANALYSER = None
+
+
+# ---- Dask -------------------------------------------------------------------------------
+_WORKER_ANALYSERS: dict[str, object] = {}
+
+
+def _dask_work(source: Source, options: object) -> tuple[FileReport, list[Event]]:
+    """One file on a Dask worker; the analyser is built once per worker and options."""
+    from reformdiag.parse.registry import default_registry
+    from reformdiag.pipeline import FileAnalyser
+
+    key = repr(options)
+    if key not in _WORKER_ANALYSERS:
+        _WORKER_ANALYSERS[key] = FileAnalyser(default_registry(), options)  # type: ignore[arg-type]
+    return _WORKER_ANALYSERS[key].run(source)  # type: ignore[attr-defined]
+
+
+class dask_client:  # noqa: N801 - used as a context manager, like a function
+    """A dask.distributed Client on ``scheduler``, or on a local cluster of ``workers``
+    single-threaded worker processes on loopback (closed on exit)."""
+
+    def __init__(self, scheduler: str | None, workers: int) -> None:
+        self.scheduler = scheduler
+        self.workers = max(1, workers)
+        self.cluster = None
+        self.client = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            from reformdiag.errors import UsageError
+
+            raise UsageError("--engine dask needs dask.distributed",
+                             hint="pip install 'reformdiag[dask]'") from exc
+        if self.scheduler:
+            self.client = Client(self.scheduler)
+        else:
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                        processes=True, host="127.0.0.1",
+                                        dashboard_address=None)
+            self.client = Client(self.cluster)
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()

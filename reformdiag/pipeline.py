@@ -37,6 +37,8 @@ class Options:
     tz_minutes: int | None = None  # --tz
     prefilter: bool = True  # False: every record goes through Lark (slow; for checks)
     jobs: int = 1  # worker processes for the per-file work
+    engine: str = "local"  # local | dask
+    scheduler: str | None = None  # dask scheduler address (default: a local cluster)
     extra_anchors: dict[str, list[str]] = field(default_factory=dict)  # format -> phrases
     debug: bool = False
 
@@ -265,7 +267,8 @@ def analyse(paths: list[Path], options: Options | None = None,
     file_ids: dict[str, tuple[tuple[str, int], ...]] = {}
     from reformdiag.parallel import run_files
 
-    for source, report, file_events in run_files(analyser, sources, options.jobs):
+    for source, report, file_events in run_files(analyser, sources, options.jobs,
+                                                 options.engine, options.scheduler):
         inputs.append(report)
         events.extend(file_events)
         by_file[source.display] = file_events

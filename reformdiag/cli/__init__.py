@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from reformdiag.cli import analyze, formats, rules, timeline
+from reformdiag.cli import analyze, batch, formats, rules, timeline
 
 app = typer.Typer(
     name="reformdiag",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command("analyze")(analyze.analyze)
 app.command("timeline")(timeline.timeline)
+app.command("batch")(batch.batch)
 app.add_typer(formats.app, name="formats")
 app.add_typer(rules.app, name="rules")
 app.command("explain")(rules.explain)

@@ -9,10 +9,12 @@ import typer
 from reformdiag.cli.common import check_paths, error_boundary, stdout_console, write_output
 from reformdiag.cli.options import (
     DebugOpt,
+    EngineOpt,
     JobsOpt,
     NoPrefilterOpt,
     OutputOpt,
     PathsArg,
+    SchedulerOpt,
     TzOpt,
     make_options,
 )
@@ -42,6 +44,8 @@ def analyze(
                                        help="List every unparsed line with its reason."),
     no_prefilter: bool = NoPrefilterOpt,
     jobs: int = JobsOpt,
+    engine: str = EngineOpt,
+    scheduler: str | None = SchedulerOpt,
     debug: bool = DebugOpt,
 ) -> None:
     """Diagnose a log bundle: verdict, findings, episodes, inputs and coverage."""
@@ -53,7 +57,8 @@ def analyze(
     check_paths(paths)
     from reformdiag.pipeline import run
 
-    analysis, diagnosis = run(paths, make_options(tz, no_prefilter, debug, jobs), rules_dir)
+    analysis, diagnosis = run(paths, make_options(tz, no_prefilter, debug, jobs, engine, scheduler),
+                              rules_dir)
     if fmt == "json":
         from reformdiag.report.json_report import render_json
 

@@ -20,11 +20,25 @@ JobsOpt = typer.Option(0, "--jobs", "-j", help="Worker processes for reading and
                        "files (default 0: all cores).")
 
 
-def make_options(tz: str | None, no_prefilter: bool, debug: bool, jobs: int = 1) -> Options:
+EngineOpt = typer.Option("local", "--engine", help="local (processes on this machine) or dask "
+                        "(dask.distributed: a local cluster, or --scheduler).")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Address of an existing Dask scheduler, "
+                            "e.g. tcp://10.0.0.5:8786 (workers must see the bundle's files).")
+ENGINES = ("local", "dask")
+
+
+def make_options(tz: str | None, no_prefilter: bool, debug: bool, jobs: int = 1,
+                 engine: str = "local", scheduler: str | None = None) -> Options:
+    from reformdiag.errors import UsageError
     from reformdiag.parallel import default_jobs
 
+    if engine not in ENGINES:
+        raise UsageError(f"unknown --engine {engine!r}", hint="use local or dask")
+    if scheduler and engine != "dask":
+        raise UsageError("--scheduler needs --engine dask")
     return Options(tz_minutes=parse_tz(tz) if tz else None, prefilter=not no_prefilter,
-                   debug=debug, jobs=jobs if jobs > 0 else default_jobs())
+                   debug=debug, jobs=jobs if jobs > 0 else default_jobs(), engine=engine,
+                   scheduler=scheduler)
 
 
 def as_paths(paths: list[Path]) -> list[Path]:
