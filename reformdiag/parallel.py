@@ -4,7 +4,8 @@ Files are independent, so each worker runs ``FileAnalyser.run`` on whole files a
 the FileReport and the kept events (small: the prefilter keeps ~0.1% of the lines). Results
 come back in input order, so ``--jobs N`` gives exactly what ``--jobs 1`` gives. Workers are
 forked: they inherit the loaded registry and compiled grammars instead of rebuilding them.
-Large files go first so that the pool is not left waiting on one big file at the end.
+Large tasks go first so that the pool is not left waiting on one big file at the end; the
+members of one archive travel as one task, read in archive order.
 
 With ``--engine dask`` the same per-file task runs on dask.distributed workers (a local
 cluster, or an existing scheduler): each worker builds its own analyser once and reads the
@@ -32,9 +33,21 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def _work(source: Source) -> tuple[FileReport, list[Event]]:
+def _work(group: list[Source]) -> list[tuple[FileReport, list[Event]]]:
     assert _ANALYSER is not None
-    return _ANALYSER.run(source)
+    return [_ANALYSER.run(source) for source in group]
+
+
+def _tasks(sources: list[Source]) -> list[list[int]]:
+    """Indexes of ``sources`` grouped into tasks, biggest first. A plain file is a task of its
+    own; the members of one archive form one task in archive order, because a compressed
+    archive has no random access: read out of order, it is decompressed again for each
+    member (measured: 7.7 s with --jobs 4 against 5.0 s with --jobs 1 on a 33 MB .tar.gz)."""
+    groups: dict[object, list[int]] = {}
+    for i, source in enumerate(sources):
+        key = (str(source.path), "archive") if source.hops else i
+        groups.setdefault(key, []).append(i)
+    return sorted(groups.values(), key=lambda g: -sum(sources[i].size for i in g))
 
 
 def run_files(analyser: object, sources: list[Source], jobs: int, engine: str = "local",
@@ -55,13 +68,17 @@ def run_files(analyser: object, sources: list[Source], jobs: int, engine: str = 
             yield source, report, events
         return
     _ANALYSER = analyser
-    order = sorted(range(len(sources)), key=lambda i: -sources[i].size)
+    tasks = _tasks(sources)
     ctx = multiprocessing.get_context("fork")
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(sources)), mp_context=ctx) as pool:
-            futures = {i: pool.submit(_work, sources[i]) for i in order}
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
+            futures = [pool.submit(_work, [sources[i] for i in task]) for task in tasks]
+            done: dict[int, tuple[FileReport, list[Event]]] = {}
+            for task, future in zip(tasks, futures, strict=True):
+                for i, result in zip(task, future.result(), strict=True):
+                    done[i] = result
             for i, source in enumerate(sources):
-                report, events = futures[i].result()
+                report, events = done[i]
                 yield source, report, events
     finally:
         _ANALYSER = None

@@ -9,16 +9,26 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from reformdiag.errors import InputError
 from reformdiag.ingest.discover import Skipped, Source, discover
 from reformdiag.ingest.identity import path_hints
+from reformdiag.ingest.pasted import (
+    MAX_PASTED,
+    is_pasted,
+    merge_report,
+    physical_lines,
+    route_lines,
+    source_reports,
+)
 from reformdiag.ingest.reader import ReadStats, read_chunks, read_head
-from reformdiag.ingest.scan import ScanPlan, ScanResult, iter_scan
-from reformdiag.ingest.sniff import sniff
+from reformdiag.ingest.rotation import find_repeats
+from reformdiag.ingest.scan import KeptRecord, ScanPlan, ScanResult, iter_scan
+from reformdiag.ingest.sniff import encoding_note, sniff
 from reformdiag.model import Event, FileReport, Unparsed, level_rank
 from reformdiag.parse.record import GENERIC_KIND, parse_record
 from reformdiag.parse.registry import LoadedFormat, Registry, default_registry
@@ -122,20 +132,32 @@ class FileAnalyser:
         except OSError as exc:
             report.status, report.reason = "error", f"cannot read: {exc.strerror or exc}"
             return report, []
-        verdict = sniff(head, source.display, self.candidates)
+        except InputError as exc:  # refused: a decompression bomb
+            report.status, report.reason = "error", exc.message
+            return report, []
+        verdict = sniff(head, source.display, self.candidates,
+                        allow_pasted=source.size <= MAX_PASTED)
         if verdict.format is None:
             report.status = "empty" if verdict.reason == "empty file" else "not recognised"
             report.reason = verdict.reason
             return report, []
         fmt = self.registry.get(verdict.format)
         report.format, report.system = fmt.id, fmt.spec.system
+        note = None if verdict.pasted else encoding_note(head)  # pasted: counted per line
+        if note:
+            report.notes.append(note)
         try:
-            if fmt.spec.layout == "document":
+            if verdict.pasted:
+                events = self._pasted(source, report)
+            elif fmt.spec.layout == "document":
                 events = self._document(fmt, source, report)
             else:
                 events = self._lines(fmt, source, report)
         except OSError as exc:
             report.status, report.reason = "error", f"read failed: {exc.strerror or exc}"
+            return report, []
+        except InputError as exc:  # refused while reading: a decompression bomb
+            report.status, report.reason = "error", exc.message
             return report, []
         except Exception as exc:  # a bug must not cost the rest of the bundle
             report.status = "error"
@@ -150,9 +172,10 @@ class FileAnalyser:
         offsets = Counter(e.utc_offset_min for e in events if e.utc_offset_min is not None)
         if offsets:
             report.utc_offset_min = offsets.most_common(1)[0][0]
-        report.format = events[0].source if events and fmt.spec.sources else report.format
-        if not events:
-            report.format = fmt.spec.source_for(source.name) if fmt.spec.sources else fmt.id
+        if not verdict.pasted:  # a pasted file's format is that of most of its events
+            report.format = events[0].source if events and fmt.spec.sources else report.format
+            if not events:
+                report.format = fmt.spec.source_for(source.name) if fmt.spec.sources else fmt.id
         if hints.dn_instance:
             report.node = f"dn_{hints.dn_instance}"
         return report, events
@@ -162,10 +185,13 @@ class FileAnalyser:
         return list(self.iter_lines(fmt, source, report))
 
     def iter_lines(self, fmt: LoadedFormat, source: Source, report: FileReport,
-                   full_view: bool = False) -> Iterator[Event]:
+                   full_view: bool = False,
+                   scanned: tuple[list[KeptRecord], ScanResult] | None = None
+                   ) -> Iterator[Event]:
         """Stage one and two as a stream of events; ``report`` is complete at the end.
 
         ``full_view`` parses every record and yields unnamed ones too (``timeline --all``).
+        ``scanned`` (records and accounting) replaces stage one: pasted text, routed per line.
         """
         stats = ReadStats()
         result = ScanResult()
@@ -176,7 +202,10 @@ class FileAnalyser:
         if full_view:
             plan = ScanPlan(plan.shapes, plan.continuation, plan.keep, plan.attach, keep_all=True,
                             automaton=plan.automaton)
-        stream = iter_scan(read_chunks(source, stats), plan, result)
+        if scanned is None:
+            stream = iter_scan(read_chunks(source, stats), plan, result)
+        else:
+            stream, result = iter(scanned[0]), scanned[1]
         report.records = report.continuation = report.unparsed = report.events = 0
         for kept in stream:
             text = _decode(kept.text, decode_notes)
@@ -218,7 +247,30 @@ class FileAnalyser:
             report.notes.append(f"{result.cut_records} very long record(s) cut to 256 KiB")
         if stats.problem:
             report.notes.append(f"{stats.problem}: analysed the {report.lines} lines before it")
+        report.notes.extend(stats.notes)
         report.notes.extend(f"{what} ({n})" for what, n in decode_notes.items())
+
+    # -- pasted text (a ticket): routed line by line, each format's records parsed ------
+    def _pasted(self, source: Source, report: FileReport) -> list[Event]:
+        stats = ReadStats()
+        routed = route_lines(physical_lines(read_chunks(source, stats)), self.candidates,
+                             self.plans)
+        events: list[Event] = []
+        for fmt_id, scanned in sorted(routed.groups.items()):
+            part = FileReport(path=source.display)
+            events.extend(self.iter_lines(self.registry.get(fmt_id), source, part,
+                                          scanned=scanned))
+            merge_report(report, part)
+        report.notes[:0] = routed.notes()
+        report.notes.extend(stats.notes)
+        if stats.problem:
+            report.notes.append(f"{stats.problem}: analysed the {report.lines} lines before it")
+        main = Counter(e.source for e in events).most_common(1)
+        biggest = max(routed.groups, key=lambda f: routed.groups[f][1].lines, default=None)
+        spec = self.registry.get(biggest).spec if biggest else None
+        report.format = main[0][0] if main else (spec.source_for(source.name) if spec else None)
+        report.system = spec.system if spec else None
+        return events
 
     # -- document formats (cm_ctl query): the whole file is one record -----------
     def _document(self, fmt: LoadedFormat, source: Source, report: FileReport) -> list[Event]:
@@ -253,12 +305,20 @@ class FileAnalyser:
         return events
 
 
+# progress(file, bytes done, bytes in all): called once before the first file and after each
+# file (the CLI draws a progress bar from it; it is not part of Options, which Dask pickles).
+Progress = Callable[[str, int, int], None]
+
+
 def analyse(paths: list[Path], options: Options | None = None,
-            registry: Registry | None = None) -> Analysis:
+            registry: Registry | None = None, progress: Progress | None = None) -> Analysis:
     """Analyse a bundle (directories, files, .gz) into an Analysis."""
     options = options or Options()
     registry = registry or default_registry()
     sources, skipped = discover(paths)
+    total, done = sum(s.size for s in sources), 0
+    if progress is not None:
+        progress("", 0, total)
     analyser = FileAnalyser(registry, options)
     inputs: list[FileReport] = []
     events: list[Event] = []
@@ -267,18 +327,28 @@ def analyse(paths: list[Path], options: Options | None = None,
     file_ids: dict[str, tuple[tuple[str, int], ...]] = {}
     from reformdiag.parallel import run_files
 
+    files = []
     for source, report, file_events in run_files(analyser, sources, options.jobs,
                                                  options.engine, options.scheduler):
+        files.append((source, report, file_events))
         inputs.append(report)
         events.extend(file_events)
         by_file[source.display] = file_events
         h = path_hints(source.parts)
         hints[source.display] = (h.host, h.dn_instance)
         file_ids[source.display] = h.ids
+        if progress is not None:
+            done += source.size
+            progress(source.display, done, total)
+    repeated = find_repeats(files)  # copies and overlapping segments: counted once
+    if repeated:
+        events = [e for e in events if id(e) not in repeated]
+        by_file = {k: [e for e in v if id(e) not in repeated] for k, v in by_file.items()}
+    inputs.extend(r for _, report, fe in files for r in source_reports(report, fe))
     for item in skipped:
         inputs.append(FileReport(path=item.display, status="error", reason=item.reason))
-    saved_at = {s.display: datetime.fromtimestamp(s.path.stat().st_mtime, UTC)
-                for s in sources if s.path.exists()}
+    saved_at = {s.display: datetime.fromtimestamp(s.mtime, UTC)
+                for s in sources if s.mtime is not None}
     clocks = Clocks()
     infer_years(events, saved_at, clocks)
     align_boot_clocks(events, clocks)
@@ -339,7 +409,8 @@ def stream_all(paths: list[Path], options: Options | None = None,
             yield ev
 
     streams = []
-    formats = {r.path: r.format for r in analysis.analysed}
+    pasted = {r.path for r in analysis.analysed if is_pasted(r)}  # read line by line already
+    formats = {r.path: r.format for r in analysis.analysed if r.path not in pasted}
     for source in sources:
         if source.display not in formats:
             continue
@@ -348,7 +419,8 @@ def stream_all(paths: list[Path], options: Options | None = None,
         if fmt is None or fmt.spec.layout != "lines":
             continue
         streams.append(one_file(source, fmt))
-    documents = iter([e for e in analysis.events if e.source == "cm_ctl_query"])
+    documents = iter([e for e in analysis.events if e.source == "cm_ctl_query"
+                      or e.file in pasted])
     merged = heapq.merge(*streams, documents, key=lambda e: (e.time is None, e.time or _MIN))
     return analysis, merged
 
@@ -376,8 +448,10 @@ def assign_nodes(events: list[Event], cluster: ClusterMap,
             app = str(ev.fields.get("app", ""))
             if app.startswith("dn_") and app[3:].isdigit():
                 node = cluster.find(dn_instance=int(app[3:]))
-        ev.node = node.key if node else ("cluster" if ev.source == "cm_ctl_query" else
-                                         host or "unknown")
+        # tool output with no host folder (cm_ctl query, an obclient session) speaks for the
+        # whole cluster
+        cluster_wide = ev.source == "cm_ctl_query" or ev.fields.get("scope") == "cluster"
+        ev.node = node.key if node else ("cluster" if cluster_wide else host or "unknown")
         _resolve_subjects(ev, cluster)
         cluster.resolve_subjects(ev)
 
@@ -403,7 +477,8 @@ def _resolve_subjects(ev: Event, cluster: ClusterMap) -> None:
 
 
 def run(paths: list[Path], options: Options | None = None, rules_dirs: list[Path] | None = None,
-        registry: Registry | None = None):  # type: ignore[no-untyped-def]
+        registry: Registry | None = None,
+        progress: Progress | None = None):  # type: ignore[no-untyped-def]
     """Load the rules (refusing broken ones), analyse the bundle, diagnose it."""
     from reformdiag.diagnose.anchors import rule_anchors
     from reformdiag.diagnose.catalog import rule_set
@@ -414,6 +489,6 @@ def run(paths: list[Path], options: Options | None = None, rules_dirs: list[Path
     rules = rule_set(rules_dirs, registry)
     for fmt, phrases in rule_anchors(rules).items():
         options.extra_anchors.setdefault(fmt, []).extend(phrases)
-    analysis = analyse(paths, options, registry)
+    analysis = analyse(paths, options, registry, progress)
     diagnosis = diagnose(analysis.events, analysis.inputs, analysis.cluster, rules)
     return analysis, diagnosis

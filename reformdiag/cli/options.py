@@ -16,6 +16,8 @@ DebugOpt = typer.Option(False, "--debug", help="Show tracebacks of internal erro
 NoPrefilterOpt = typer.Option(False, "--no-prefilter", help="Parse every record with Lark "
                               "instead of only the records stage one keeps (slow; for checks).")
 OutputOpt = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")
+RedactOpt = typer.Option(False, "--redact", help="Replace IP addresses, host names, user names "
+                         "and paths with consistent pseudonyms in everything written.")
 JobsOpt = typer.Option(0, "--jobs", "-j", help="Worker processes for reading and parsing "
                        "files (default 0: all cores).")
 

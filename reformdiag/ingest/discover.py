@@ -1,56 +1,83 @@
-"""Ingest stage: walk the paths given on the command line into a list of log sources."""
+"""Ingest stage: walk the paths given on the command line into a list of log sources.
+
+Folders are walked recursively (sorted, symlink loops refused). Every file is probed by its
+first bytes: gzip, bzip2 and xz are read through (whatever the name says), and tar and zip
+archives, nested or not, are listed into one source per member without extracting anything
+(:mod:`reformdiag.ingest.archive`). A source is plain, picklable data: the file on disk, and for
+a member the chain of hops into its archive.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from reformdiag.errors import InputError
+from reformdiag.ingest.archive import Hop, list_archive, probe
+from reformdiag.ingest.compression import strip_suffix
+
+_RUNS = itertools.count(1)
 
 
 @dataclass(slots=True)
 class Source:
-    """One input file: where it is, how to show it, how it is compressed."""
+    """One input file, or one member of an archive: where it is, how to show it, how to open
+    it. Plain data (no open file), so it can be sent to another process."""
 
-    path: Path
-    display: str  # path relative to the analysed root, with forward slashes
-    parts: tuple[str, ...]  # display split into folders, for node identity
-    compression: str | None = None  # gz | None
+    path: Path  # the file on disk (for an archive member: the outermost archive)
+    display: str  # path relative to the analysed root, with forward slashes; a member
+    #               reads ``bundle.tgz!/host1/gausslog/pg_log/dn_6001/x.log``
+    parts: tuple[str, ...]  # folders and name as if every archive were unpacked, for identity
+    compression: str | None = None  # gz | bz2 | xz | None: of the file (member) itself
     size: int = 0
     problems: list[str] = field(default_factory=list)
+    hops: tuple[Hop, ...] = ()  # the way into the archive; empty for a plain file
+    mtime: float | None = None  # when the file (member) was last written
+    stamp: str = ""  # one discovery run: cached archive cursors never outlive it
 
     @property
     def name(self) -> str:
         """File name without a compression suffix (``dms.rlog.gz`` -> ``dms.rlog``)."""
         name = self.parts[-1] if self.parts else self.path.name
-        return name[:-3] if self.compression == "gz" and name.endswith(".gz") else name
+        return strip_suffix(name, self.compression)
+
+    @property
+    def in_archive(self) -> bool:
+        return bool(self.hops)
 
 
 @dataclass(slots=True)
 class Skipped:
-    """A path that could not even be opened as a source (loop, permission, special file)."""
+    """A path that could not even be opened as a source (loop, permission, special file,
+    refused archive entry)."""
 
     display: str
     reason: str
 
 
-def _compression(path: Path) -> str | None:
-    return "gz" if path.name.endswith(".gz") else None
-
-
 def discover(paths: list[Path]) -> tuple[list[Source], list[Skipped]]:
-    """Expand files and directories (recursively, sorted, symlink loops refused)."""
+    """Expand files, directories and archives (recursively, sorted, symlink loops refused)."""
     sources: list[Source] = []
     skipped: list[Skipped] = []
+    stamp = f"{os.getpid()}:{time.monotonic_ns()}:{next(_RUNS)}"
     for root in paths:
         if not root.exists():
             skipped.append(Skipped(str(root), "no such file or directory"))
             continue
         if root.is_file():
-            sources.append(_source(root, root.parent))
+            _expand(root, root.parent, stamp, sources, skipped)
             continue
         base = root
         seen: set[tuple[int, int]] = set()
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=None):
+
+        def unreadable(exc: OSError, base: Path = base) -> None:  # os.walk skips it otherwise
+            where = Path(exc.filename) if exc.filename else base
+            skipped.append(Skipped(_rel(where, base), f"cannot open folder: {exc.strerror}"))
+
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
             here = Path(dirpath)
             try:
                 st = here.stat()
@@ -67,13 +94,18 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[Skipped]]:
             dirnames.sort()
             for name in sorted(filenames):
                 path = here / name
-                if not path.exists():
+                try:
+                    exists = path.exists()
+                except OSError as exc:  # ELOOP: a link to itself
+                    skipped.append(Skipped(_rel(path, base), f"cannot open: {exc.strerror}"))
+                    continue
+                if not exists:
                     skipped.append(Skipped(_rel(path, base), "dangling symbolic link"))
                     continue
                 if not path.is_file():
                     skipped.append(Skipped(_rel(path, base), "not a regular file"))
                     continue
-                sources.append(_source(path, base))
+                _expand(path, base, stamp, sources, skipped)
     return sources, skipped
 
 
@@ -86,11 +118,36 @@ def _rel(path: Path, base: Path) -> str:
     return text if text != "." else path.name
 
 
-def _source(path: Path, base: Path) -> Source:
+def _expand(path: Path, base: Path, stamp: str, sources: list[Source],
+            skipped: list[Skipped]) -> None:
+    """One file: a source, or (an archive) one source per member and one line per refusal."""
     display = _rel(path, base)
+    parts = tuple(display.split("/"))
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except OSError:
-        size = 0
-    return Source(path=path, display=display, parts=tuple(display.split("/")),
-                  compression=_compression(path), size=size)
+        st = None
+    plain = Source(path=path, display=display, parts=parts, size=st.st_size if st else 0,
+                   mtime=st.st_mtime if st else None, stamp=stamp)
+    try:
+        with open(path, "rb") as handle:
+            codec, kind, content = probe(handle, display)
+            if kind is None:
+                plain.compression = codec
+                sources.append(plain)
+                return
+            if kind == "zip" and codec is None:  # a zip on disk is read in place (it seeks)
+                with open(path, "rb") as seekable:
+                    entries, refused = list_archive(display, parts, codec, kind, seekable)
+            else:
+                entries, refused = list_archive(display, parts, codec, kind, content)
+    except OSError:
+        sources.append(plain)  # unreadable: analysing it says why, in one line
+        return
+    except InputError as exc:
+        skipped.append(Skipped(display, exc.message))
+        return
+    for e in entries:
+        sources.append(Source(path=path, display=e.display, parts=e.parts, compression=e.codec,
+                              size=e.size, hops=e.hops, mtime=e.mtime, stamp=stamp))
+    skipped.extend(Skipped(r.display, r.reason) for r in refused)

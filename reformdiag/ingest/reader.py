@@ -6,13 +6,13 @@ longer than MAX_LINE is cut, its tail skipped up to the next newline, and the cu
 
 from __future__ import annotations
 
-import io
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 
+from reformdiag.errors import InputError
+from reformdiag.ingest.archive import open_hops, stream_problem
+from reformdiag.ingest.compression import open_decompressed
 from reformdiag.ingest.discover import Source
 
 BLOCK = 8 * 1024 * 1024
@@ -27,69 +27,37 @@ class ReadStats:
     bytes_read: int = 0
     truncated_lines: int = 0
     problem: str | None = None  # set when the stream ended early (truncated gzip...)
+    nul_bytes: int = 0  # NUL bytes dropped (zero padding left by a crash)
     notes: list[str] = field(default_factory=list)
 
 
-class GzipStream(io.RawIOBase):
-    """A forgiving gzip reader: yields everything decompressible, even from a truncated or
-    corrupt file (``gzip.open`` raises and loses the last buffer), and concatenated members.
-    ``problem`` says what went wrong, if anything."""
-
-    def __init__(self, path: Path) -> None:
-        self._raw = open(path, "rb")  # noqa: SIM115 - closed in close()
-        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self._out = b""
-        self._done = False
-        self.problem: str | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-    def read(self, size: int = -1) -> bytes:
-        while not self._done and (size < 0 or len(self._out) < size):
-            data = self._raw.read(256 * 1024)
-            try:
-                if not data:
-                    if not self._z.eof:
-                        self.problem = "compressed stream is truncated"
-                    self._out += self._z.flush()
-                    self._done = True
-                    break
-                self._out += self._z.decompress(data)
-                while self._z.eof and self._z.unused_data:  # next gzip member
-                    rest = self._z.unused_data
-                    self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    self._out += self._z.decompress(rest)
-            except zlib.error as exc:
-                self.problem = f"compressed stream is corrupt ({exc})"
-                self._done = True
-        if size < 0:
-            out, self._out = self._out, b""
-        else:
-            out, self._out = self._out[:size], self._out[size:]
-        return out
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
 def open_source(source: Source) -> BinaryIO:
-    """Open a source for binary reading, decompressing on the fly."""
-    if source.compression == "gz":
-        return GzipStream(source.path)  # type: ignore[return-value]
-    return open(source.path, "rb")
+    """Open a source for binary reading: into its archive, decompressing on the fly
+    (gzip, bzip2, xz; forgiving and bomb-checked, see ``compression``). May raise OSError,
+    and InputError for a refused (bomb) stream."""
+    if source.hops:
+        raw = open_hops(source.path, source.stamp, source.hops, source.display)
+    else:
+        raw = open(source.path, "rb")  # noqa: SIM115 - closed through the returned stream
+    return open_decompressed(raw, source.compression, source.display)
 
 
 def read_head(source: Source, size: int = HEAD_BYTES) -> bytes:
-    """The first ``size`` bytes (decompressed), for sniffing. May raise OSError."""
+    """The first ``size`` bytes (decompressed), for sniffing. May raise OSError, and
+    InputError when a compressed stream is too damaged to give a single byte."""
+    parts: list[bytes] = []
+    got = 0
     with open_source(source) as handle:
-        return handle.read(size)
+        while got < size:  # a decompressing stream may hand out less than asked
+            data = handle.read(size - got)
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        problem = None if parts else stream_problem(handle)
+    if problem:
+        raise InputError(f"{problem}: nothing could be read")
+    return b"".join(parts)
 
 
 def _readinto(handle: BinaryIO, view: memoryview) -> int:
@@ -120,6 +88,11 @@ def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK) -> Iterato
             if n == 0:
                 break
             stats.bytes_read += n
+            if buf.find(b"\x00", fill, fill + n) >= 0:  # crash padding: drop NULs, keep lines
+                clean = bytes(view[fill:fill + n]).replace(b"\x00", b"")
+                view[fill:fill + len(clean)] = clean
+                stats.nul_bytes += n - len(clean)
+                n = len(clean)
             if skipping:
                 cut = buf.find(b"\n", fill, fill + n)
                 if cut < 0:
@@ -148,3 +121,5 @@ def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK) -> Iterato
             fill = rest
     if fill:
         yield view[:fill]
+    if stats.nul_bytes:
+        stats.notes.append(f"{stats.nul_bytes} NUL byte(s) removed")

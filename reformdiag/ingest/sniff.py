@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import fnmatch
 import re
 from dataclasses import dataclass
+
+from reformdiag.ingest.pasted import looks_pasted, pasted_reason
 
 SNIFF_LINES = 400
 
@@ -24,32 +27,56 @@ class Verdict:
     format: str | None
     reason: str  # why not recognised, or which evidence decided
     score: float = 0.0
+    pasted: bool = False  # text pasted into a ticket: read line by line (``format`` leads)
 
 
 def looks_binary(head: bytes) -> bool:
-    """NUL bytes or mostly non-text bytes in the head: not a log we can read."""
+    """Mostly non-text bytes in the head: not a log we can read.
+
+    NUL bytes alone do not make a file binary: a log cut by a crash is often padded with
+    zeros before the lines written after the restart. What is left without them must be text.
+    """
     if not head:
         return False
     sample = head[:8192]
-    if sample.count(0) > len(sample) // 100:
-        return True
+    text = sample.replace(b"\x00", b"")
+    if len(text) < len(sample) // 10:
+        return True  # almost nothing but NULs: a core file, a zeroed block
     # control characters other than TAB, LF, CR, ESC: rare in logs, common in binaries
-    controls = sum(1 for b in sample if b < 0x20 and b not in (9, 10, 13, 27))
-    return controls > len(sample) // 20
+    controls = sum(1 for b in text if b < 0x20 and b not in (9, 10, 13, 27))
+    return controls > len(text) // 20
+
+
+def encoding_note(head: bytes) -> str | None:
+    """What the report says when a file is not UTF-8 (its lines are read as GB18030, as a
+    server with a Chinese locale writes them), judged on its first bytes."""
+    if head.isascii():
+        return None
+    try:  # the head may end inside a character: that alone is not an error
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "not valid UTF-8: lines read as GB18030"
+    return None
 
 
 def decode_head(head: bytes) -> str:
+    head = head.replace(b"\x00", b"")
     try:
         return head.decode("utf-8")
     except UnicodeDecodeError:
         return head.decode("gb18030", errors="replace")
 
 
-def sniff(head: bytes, display: str, candidates: list[Candidate]) -> Verdict:
+def sniff(head: bytes, display: str, candidates: list[Candidate],
+          allow_pasted: bool = True) -> Verdict:
     """Pick the format whose ``detect`` pattern matches most of the first lines.
 
     Ties go to the format whose file globs match ``display``. A file needs at least one
     matching line and a third of its non-blank lines matching (or two thirds of a tiny file).
+    Text pasted into a ticket (editor line numbers, damaged or indented record lines, lines of
+    several formats) is marked ``pasted`` (read line by line, see ``ingest/pasted.py``), with
+    the format most of its lines have, unless ``allow_pasted`` is false (a file too large to
+    be a ticket).
     """
     if not head.strip():
         return Verdict(None, "empty file")
@@ -60,6 +87,7 @@ def sniff(head: bytes, display: str, candidates: list[Candidate]) -> Verdict:
     if len(head) >= 64 * 1024 and lines:
         lines = lines[:-1]  # the head may end mid-line
     best: tuple[float, int, str] | None = None
+    line_formats = 0  # line formats with at least one matching line: several = maybe pasted
     for cand in candidates:
         if cand.document:
             hits = 1 if cand.detect.search(text) else 0
@@ -69,10 +97,16 @@ def sniff(head: bytes, display: str, candidates: list[Candidate]) -> Verdict:
             ratio = hits / max(len(lines), 1)
         if hits == 0:
             continue
+        line_formats += not cand.document
         by_name = int(any(fnmatch.fnmatch(display, g) for g in cand.globs))
         key = (ratio, by_name, cand.id)
         if best is None or key[:2] > best[:2]:
             best = key
+    # The line-by-line look costs ~20 us a line: only when a cheap sign says it may pay.
+    if allow_pasted and (line_formats > 1 or looks_pasted(lines)):
+        found = pasted_reason(lines, candidates)
+        if found:
+            return Verdict(found[0], f"pasted text: {found[1]}", 1.0, pasted=True)
     if best is None:
         return Verdict(None, "no known format matches its first lines")
     ratio = best[0]
