@@ -14,6 +14,7 @@ from reformdiag.cli.options import (
     NoPrefilterOpt,
     OutputOpt,
     PathsArg,
+    RedactOpt,
     SchedulerOpt,
     TzOpt,
     make_options,
@@ -21,7 +22,7 @@ from reformdiag.cli.options import (
 from reformdiag.errors import UsageError
 from reformdiag.model import SEVERITIES, SEVERITY_RANK
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "markdown", "html", "junit", "sarif")
 # Exit codes: 0 nothing at/above --fail-on, 1 findings at/above it, 2 usage or definition
 # error (or nothing analysable), 3 insufficient evidence (with --fail-on-missing).
 EXIT_FINDINGS, EXIT_USAGE, EXIT_MISSING = 1, 2, 3
@@ -30,7 +31,10 @@ EXIT_FINDINGS, EXIT_USAGE, EXIT_MISSING = 1, 2, 3
 @error_boundary
 def analyze(
     paths: list[Path] = PathsArg,
-    fmt: str = typer.Option("text", "--format", "-f", help="Output: " + ", ".join(FORMATS)),
+    fmt: str = typer.Option("text", "--format", "-f",
+                            help="Output: " + ", ".join(FORMATS) + " (text is the terminal view; "
+                                 "markdown and html are a forwardable incident report; junit "
+                                 "and sarif are for CI)."),
     output: Path | None = OutputOpt,
     fail_on: str = typer.Option("never", "--fail-on",
                                 help="Exit 1 when a finding is at or above this severity: "
@@ -47,6 +51,7 @@ def analyze(
     engine: str = EngineOpt,
     scheduler: str | None = SchedulerOpt,
     debug: bool = DebugOpt,
+    redact: bool = RedactOpt,
 ) -> None:
     """Diagnose a log bundle: verdict, findings, episodes, inputs and coverage."""
     if fmt not in FORMATS:
@@ -55,14 +60,23 @@ def analyze(
         raise UsageError(f"unknown --fail-on {fail_on!r}",
                          hint=f"use one of {', '.join([*SEVERITIES, 'never'])}")
     check_paths(paths)
+    from reformdiag.cli.progress import FileProgress
     from reformdiag.pipeline import run
 
-    analysis, diagnosis = run(paths, make_options(tz, no_prefilter, debug, jobs, engine, scheduler),
-                              rules_dir)
-    if fmt == "json":
-        from reformdiag.report.json_report import render_json
+    with FileProgress() as progress:
+        analysis, diagnosis = run(paths, make_options(tz, no_prefilter, debug, jobs, engine,
+                                                      scheduler), rules_dir, progress=progress)
+    if redact:  # one pass before any renderer: every output format is covered
+        from reformdiag.redact import redact as redact_run
 
-        write_output(render_json(analysis, diagnosis), output)
+        redactor = redact_run(analysis, diagnosis)
+        paths = [Path(redactor.argument(str(p))) for p in paths]
+    if fmt != "text":
+        from reformdiag.diagnose.catalog import rule_set
+        from reformdiag.report.render import render_document
+
+        write_output(render_document(fmt, analysis, diagnosis, [str(p) for p in paths],
+                                     rule_set(rules_dir)), output)
     else:
         from reformdiag.report.terminal import render_terminal
 

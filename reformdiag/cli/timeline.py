@@ -17,6 +17,7 @@ from reformdiag.cli.options import (
     NoPrefilterOpt,
     OutputOpt,
     PathsArg,
+    RedactOpt,
     TzOpt,
     make_options,
 )
@@ -60,6 +61,7 @@ def timeline(
     no_prefilter: bool = NoPrefilterOpt,
     jobs: int = JobsOpt,
     debug: bool = DebugOpt,
+    redact: bool = RedactOpt,
 ) -> None:
     """Show every node's events in one UTC-ordered timeline."""
     if fmt not in FORMATS:
@@ -80,7 +82,7 @@ def timeline(
 
         analysis = analyse(paths, make_options(tz, no_prefilter, debug, jobs))
         pool = [e for e in build_episodes(analysis.events) if e.kind in EPISODE_SHOWN]
-        events = list(select(pool, node, level, start, end, pattern, True))
+        events = [_episode_row(e) for e in select(pool, node, level, start, end, pattern, True)]
     elif all_events:
         from reformdiag.pipeline import stream_all
 
@@ -89,6 +91,10 @@ def timeline(
     else:
         analysis = analyse(paths, make_options(tz, no_prefilter, debug, jobs))
         events = list(select(analysis.events, node, level, start, end, pattern, False))
+    if redact:  # after selecting (--node takes real names), before anything is written
+        from reformdiag.redact import redact as redact_run
+
+        events = redact_run(analysis).stream(events)
     if fmt == "table":
         from reformdiag.report.terminal import event_line
 
@@ -132,6 +138,16 @@ def timeline(
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     else:
         output.write_text(text, encoding="utf-8")
+
+
+def _episode_row(ep: Event) -> Event:
+    """An episode for export: the lines it stands for as ``file:line`` references, not the
+    events themselves (which cannot be written as JSON)."""
+    from dataclasses import replace
+
+    fields = dict(ep.fields)
+    fields["parts"] = [f"{p.file}:{p.line}" for p in fields.get("parts", [])]
+    return replace(ep, fields=fields)
 
 
 def _json(value: object) -> str:

@@ -22,6 +22,20 @@ def short_time(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
+def duration(seconds: float) -> str:
+    """How long, in the unit a reader thinks in: ``8.2 s``, ``55 s``, ``3 min``, ``5.1 h``,
+    ``2.2 days``."""
+    if seconds < 10:
+        return f"{seconds:.3g} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def local_iso(moment: datetime | None) -> str | None:
     return moment.isoformat(sep=" ", timespec="milliseconds") if moment else None
 

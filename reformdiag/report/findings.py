@@ -8,7 +8,9 @@ from reformdiag.model import SEVERITY_RANK, Finding
 from reformdiag.report.common import iso, jsonable
 
 EPISODE_SHOWN = ("first_round_reform", "reform_round", "failover_attempt", "failover_recovery",
-                 "switchover", "kick_out", "primary_overlap")
+                 "switchover", "kick_out", "primary_overlap",
+                 "membership_ring", "member_absence", "stateful_merge", "fencing", "ndb_start",
+                 "president_election", "dual_president", "arbitration", "leader_change", "server_lease")
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -29,7 +31,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 def episode_dict(e: Any) -> dict[str, Any]:
     fields = {k: v for k, v in e.fields.items() if k not in ("parts", "end")}
     return {"kind": e.kind, "node": e.node, "start": iso(e.time), "end": iso(e.fields.get("end")),
-            "summary": e.message, "fields": jsonable(fields),
+            "summary": e.message, "level": e.level, "fields": jsonable(fields),
             "lines": [{"file": p.file, "line": p.line} for p in e.fields.get("parts", [])]}
 
 
@@ -45,7 +47,10 @@ def observed(episodes: list[Any]) -> str:
 
     names = {"first_round_reform": "start-up reform", "reform_round": "reform round",
              "failover_attempt": "failover attempt", "switchover": "switchover",
-             "kick_out": "kick-out"}
+             "kick_out": "kick-out", "membership_ring": "corosync ring",
+             "member_absence": "node absence", "fencing": "fencing",
+             "ndb_start": "NDB node start", "leader_change": "leader change",
+             "server_lease": "server lease expiry"}
     parts = []
     for kind, name in names.items():
         eps = [e for e in episodes if e.kind == kind]
@@ -60,7 +65,8 @@ def observed(episodes: list[Any]) -> str:
             count = sum(1 for i, t in enumerate(starts)
                         if i == 0 or (t - starts[i - 1]).total_seconds() > 60)
             detail = f"seen on {len(eps)} node(s): {detail}"
-        parts.append(f"{count} {name}{'s' if count > 1 else ''} ({detail})")
+        detail = "" if set(outcomes) == {"done"} else f" ({detail})"  # episodes without outcome
+        parts.append(f"{count} {name}{'s' if count > 1 else ''}{detail}")
     return "; ".join(parts)
 
 

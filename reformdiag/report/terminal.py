@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
-from rich.padding import Padding
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -58,9 +58,9 @@ def render_findings(findings: list[Finding], console: Console, indent: str = "")
         head.append(f" {f.rule} {f.title}", style="bold")
         if f.references:
             head.append(f"  [{', '.join(f.references)}]", style="cyan")
-        console.print(head)
-        console.print(Text(f"{indent}   nodes: {', '.join(f.nodes) or '-'}    window: "
-                           f"{short_time(f.start)} .. {_hms(f.end)} UTC"))
+        console.print(_para(head, 0, hang=len(indent) + 7))
+        console.print(_para(f"nodes: {', '.join(f.nodes) or '-'}    window: "
+                            f"{short_time(f.start)} .. {_hms(f.end)} UTC", pad, hang=pad + 2))
         console.print(_para(Text("Root cause: ", style="bold") + Text(f.root_cause), pad))
         shown = {k: v for k, v in f.figures.items() if v.get("value") is not None}
         if shown:
@@ -77,7 +77,7 @@ def render_findings(findings: list[Finding], console: Console, indent: str = "")
         if f.remediation:
             console.print(_para(Text("Remediation:", style="bold"), pad))
             for i, step in enumerate(f.remediation, 1):
-                console.print(_para(f"{i}. {step}", pad + 2))
+                console.print(_para(f"{i}. {step}", pad + 2, hang=pad + 2 + len(f"{i}. ")))
         if f.evidence:
             console.print(_para(Text("Evidence:", style="bold"), pad))
             for ev in f.evidence[:8]:
@@ -86,13 +86,13 @@ def render_findings(findings: list[Finding], console: Console, indent: str = "")
                 console.print(_para(loc, pad + 2))
                 console.print(_para(ev.text[:300], pad + 4))
             if len(f.evidence) > 8:
-                console.print(Text(f"{indent}     ... {len(f.evidence) - 8} more "
-                                   "(--format json lists all)", style="dim"))
+                console.print(_para(Text(f"... {len(f.evidence) - 8} more "
+                                         "(--format json lists all)", style="dim"), pad + 2))
         if f.symptoms:
             console.print(_para(Text("Explains (symptoms of this cause):", style="bold"), pad))
             for s in f.symptoms:
-                console.print(_para(f"- {s.rule} {s.title} ({s.severity}): {s.root_cause[:240]}",
-                                    pad + 2))
+                console.print(_para(f"- {s.rule} {s.title} ({s.severity}): "
+                                    f"{_clip(s.root_cause, 240)}", pad + 2, hang=pad + 4))
         console.print()
 
 
@@ -107,8 +107,50 @@ def _short_path(path: str) -> str:
     return "/".join(parts[-2:]) if len(parts) > 2 else path
 
 
-def _para(text: str | Text, indent: int) -> Padding:
-    return Padding(text if isinstance(text, Text) else Text(text), (0, 0, 0, indent))
+class _Indented:
+    """Text wrapped to the console width with a left margin, and no trailing blanks.
+
+    rich's Padding fills every line up to the full width with spaces, which a pipe or a
+    file keeps; this wraps at word boundaries and ends each line where its text ends.
+    """
+
+    def __init__(self, text: Text, indent: int, hang: int | None = None) -> None:
+        self.text, self.indent = text, indent
+        self.hang = indent if hang is None else hang
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = self.text.wrap(console, max(20, options.max_width - self.indent))
+        if not lines:
+            return
+        yield from self._line(console, lines[0], self.indent)
+        if len(lines) == 1:
+            return
+        # the lines after the first hang at their own margin: wrap the rest to that width
+        plain, start = self.text.plain, len(lines[0].plain)
+        while start < len(plain) and plain[start] == " ":
+            start += 1
+        if start < len(plain) and plain[start] == "\n":
+            start += 1
+        for line in self.text[start:].wrap(console, max(20, options.max_width - self.hang)):
+            yield from self._line(console, line, self.hang)
+
+    @staticmethod
+    def _line(console: Console, line: Text, margin: int) -> RenderResult:
+        line.rstrip()
+        yield Segment(" " * margin)
+        yield from line.render(console)
+        yield Segment.line()
+
+
+def _para(text: str | Text, indent: int, hang: int | None = None) -> _Indented:
+    return _Indented(text if isinstance(text, Text) else Text(text), indent, hang)
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word boundary."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
 
 
 def coverage_table(analysis: Analysis, coverage: list[dict[str, Any]]) -> Table:
@@ -145,9 +187,9 @@ def render_terminal(analysis: Analysis, console: Console, diagnosis: Any = None,
     analysed = analysis.analysed
     start, end = analysis.span()
     nodes = [n.key for n in analysis.cluster.nodes]
-    console.print(Text(
+    console.print(_para(Text(
         f"reformdiag: {len(analysed)} file(s), {sum(r.lines for r in analysed):,} lines, "
-        f"{len(nodes)} node(s), {short_time(start)} .. {_hms(end)} UTC", style="bold"))
+        f"{len(nodes)} node(s), {short_time(start)} .. {_hms(end)} UTC", style="bold"), 0))
     _heading(console, "Verdict")
     console.print(_para(verdict(findings, outcomes, len(analysed),
                                     diagnosis.episodes if diagnosis else None), 2))
@@ -163,7 +205,7 @@ def render_terminal(analysis: Analysis, console: Console, diagnosis: Any = None,
                 line = Text(f"{short_time(e.time)[5:]}  ", style="dim")
                 line.append(f"{e.kind:<19} ", style="bold")
                 line.append(e.message, style=LEVEL_STYLE.get(e.level, ""))
-                console.print(line, soft_wrap=True)
+                console.print(_para(line, 0, hang=len(line.plain) - len(e.message)))
             if len(episodes) > max_events:
                 console.print(Text(f"... {len(episodes) - max_events} more "
                                    "(reformdiag timeline --episodes)", style="dim"))
@@ -175,16 +217,18 @@ def render_terminal(analysis: Analysis, console: Console, diagnosis: Any = None,
     _heading(console, "Inputs and coverage")
     console.print(coverage_table(analysis, diagnosis.coverage if diagnosis else []))
     cmap = analysis.cluster
-    console.print(Text("cluster: ", style="bold") + Text("; ".join(
-        f"{n.label()} CM node {n.cm_node}, DSS {n.dss_instance}" for n in cmap.nodes) or "-"))
+    console.print(_para(Text("cluster: ", style="bold") + Text("; ".join(
+        n.label() + "".join(f", {word} {value}" for word, value in
+                            (("CM node", n.cm_node), ("DSS", n.dss_instance)) if value is not None)
+        for n in cmap.nodes) or "-"), 0, hang=2))
     for note in [*analysis.time_notes, *cmap.notes]:
-        console.print(Text(f"note: {note}", style="dim"))
+        console.print(_para(Text(f"note: {note}", style="dim"), 0, hang=6))
     not_eval = [o for o in outcomes if o.status == "not evaluable"]
     if not_eval:
         missing = Counter(m for o in not_eval for m in o.missing)
-        console.print(Text(f"{len(not_eval)} rule(s) not evaluable; missing sources: "
-                           + ", ".join(f"{m} ({n} rules)" for m, n in missing.most_common()),
-                           style="dim"))
+        console.print(_para(Text(f"{len(not_eval)} rule(s) not evaluable; missing sources: "
+                                 + ", ".join(f"{m} ({n} rules)" for m, n in missing.most_common()),
+                                 style="dim"), 0, hang=2))
     _render_problems(analysis, console, show_unparsed)
 
 
@@ -196,20 +240,22 @@ def _render_problems(analysis: Analysis, console: Console, show_unparsed: bool) 
         return
     _heading(console, "Not analysed")
     for r in bad:
-        console.print(Text(f"  {r.path}: {r.status}: {r.reason}"))
+        console.print(_para(Text(f"{r.path}: {r.status}: {r.reason}"), 2, hang=4))
     for path, note in notes:
-        console.print(Text(f"  {path}: {note}", style="yellow"))
+        console.print(_para(Text(f"{path}: {note}", style="yellow"), 2, hang=4))
     if total:
         reasons: Counter[str] = Counter(u.reason for r in analysis.analysed
                                         for u in r.unparsed_lines)
-        console.print(Text(f"  {total} unparsed line(s)"
-                           + ("" if show_unparsed else " (list them with --show-unparsed)")
-                           + ": " + "; ".join(f"{n} x {why}" for why, n in reasons.most_common())))
+        console.print(_para(Text(f"{total} unparsed line(s)"
+                                 + ("" if show_unparsed else " (list them with --show-unparsed)")
+                                 + ": " + "; ".join(f"{n} x {why}"
+                                                    for why, n in reasons.most_common())),
+                            2, hang=4))
         if show_unparsed:
             for r in analysis.analysed:
                 for u in r.unparsed_lines:
-                    console.print(Text(f"    {u.file}:{u.line}: {u.reason}", style="dim"))
-                    console.print(Text(f"      {u.text[:200]}"))
+                    console.print(_para(Text(f"{u.file}:{u.line}: {u.reason}", style="dim"), 4))
+                    console.print(_para(u.text[:200], 6))
 
 
 def events_table(events: list[Event], title: str, wide: bool = False) -> Table:
