@@ -94,15 +94,24 @@ class ClusterNode:
     dms_inst: int | None = None  # DMS inst_id (0-based)
     dss_instance: int | None = None  # DSS instance id (20001...)
     evidence: list[str] = field(default_factory=list)
+    system: str | None = None  # the clustered system whose logs name this node
+    # Node ids of other systems, by id space: {"nodeid": 13} (corosync), {"ndb_node": 2} (NDB).
+    ids: dict[str, int | str] = field(default_factory=dict)
 
     def label(self) -> str:
-        """Human label: ``openGauss111 (inst 0, dn_6001)``."""
+        """Human label: ``openGauss111 (inst 0, dn_6001)``, ``host-a (nodeid 1)``."""
         bits = []
         if self.dms_inst is not None:
             bits.append(f"inst {self.dms_inst}")
         if self.dn_instance is not None:
             bits.append(f"dn_{self.dn_instance}")
+        bits.extend(f"{ID_WORDS.get(space, space)} {value}" for space, value in self.ids.items()
+                    if not self.key.endswith(f"-{value}"))
         return f"{self.key} ({', '.join(bits)})" if bits else self.key
+
+
+# How an id space is said in a node label (``ndb-dn1 (node 1)``): the words its operators use.
+ID_WORDS: dict[str, str] = {"ndb_node": "node", "nodeid": "nodeid"}
 
 
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")

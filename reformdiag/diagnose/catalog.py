@@ -10,8 +10,8 @@ from reformdiag.parse.registry import Registry, default_registry
 EPISODE_KINDS = {"first_round_reform", "reform_round", "failover_attempt", "failover_recovery",
                  "switchover", "kick_out", "role_snapshot", "primary_overlap", "rhb_matrix",
                  # corosync/DLM, NDB, OceanBase (membership_episodes.py)
-                 "membership_ring", "member_absence", "fencing", "ndb_start",
-                 "president_election", "dual_president", "leader_change", "server_lease"}
+                 "membership_ring", "member_absence", "stateful_merge", "fencing", "ndb_start",
+                 "president_election", "dual_president", "arbitration", "leader_change", "server_lease"}
 DOCUMENT_KINDS = {"cm_ctl_query", "cm_dn_state", "cm_cluster_state", "cm_cms_state",
                   "cm_resource_state", "cm_ctl_unreachable", "cm_ctl_note", "cm_row", "cm_row_unreadable",
                   # kinds a document transformer sets when no template names the record

@@ -33,8 +33,9 @@ from reformdiag.timeline.cluster import ClusterMap
 
 INCIDENT_GAP = timedelta(minutes=5)  # matches of one rule closer than this are one incident
 MAX_EVIDENCE = 12
-# Fields that name another node involved (the peer that disconnected, the node kicked out...).
-NODE_FIELDS = ("subject_node", "peer_node", "cause_node", "primaries")
+# Fields that name another node involved (the peer that disconnected, the node kicked out...);
+# ``involved_nodes`` is the generic list an episode gives (both presidents, old and new leader).
+NODE_FIELDS = ("subject_node", "peer_node", "cause_node", "primaries", "involved_nodes")
 FOLD_MARGIN = timedelta(minutes=5)
 # Event-driven logs are quiet for hours when all is well: their end says nothing about coverage.
 SPARSE_SOURCES = frozenset({"cm_key_event_log", "dms_run_log", "dss_run_log", "cm_ctl_query"})
@@ -131,9 +132,14 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
     bundle_end = max(times) if times else None
     available = _available(inputs)
     available.setdefault(EPISODE, {"-"})
+    # A rule of a system with no file in the bundle does not apply (an NDB bundle has no
+    # openGauss rule to evaluate, rather than dozens "not evaluable").
+    systems = {r.system for r in inputs if r.status == "analysed" and r.system}
     findings: list[Finding] = []
     outcomes: list[RuleOutcome] = []
     for rule in rules:
+        if systems and not systems & set(rule.systems):
+            continue
         missing = _missing(rule, available)
         if missing:
             outcomes.append(RuleOutcome(rule.id, rule.name, rule.title, rule.level,

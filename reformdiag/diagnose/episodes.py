@@ -12,6 +12,9 @@ Episodes are Events with ``source == "episode"`` so rules select them like any o
 * ``switchover``: a planned switchover and its outcome;
 * ``kick_out``: CM removed a node (reason, and whether and when it joined again);
 * ``role_snapshot`` / ``primary_overlap``: who was primary when, and two primaries at once.
+
+Other systems' episodes (corosync rings, fencing, NDB starts and presidents, OceanBase
+leaders and server leases) are built in ``membership_episodes.py``.
 """
 
 from __future__ import annotations
@@ -89,6 +92,10 @@ def build_episodes(events: list[Event]) -> list[Event]:
     out.extend(_kick_outs(timed))
     out.extend(_rhb_matrices(timed))
     out.extend(_roles(timed))
+    # corosync/DLM, NDB and OceanBase (imported here: that module builds on _episode)
+    from reformdiag.diagnose.membership_episodes import build_membership_episodes
+
+    out.extend(build_membership_episodes(timed, _episode))
     out.sort(key=lambda e: e.time)
     return out
 

@@ -3,6 +3,8 @@
 Tool output such as ``cm_ctl query`` is a document of sections whose columns depend on the
 command's flags; the grammar classifies its lines and these functions name the cells from
 each section's header. They return one Event per snapshot, per row and per state block.
+An NDB error log is a document of crash blocks (one Event each), an obclient session
+transcript a document of statements and their results (one Event per statement).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from lark import Token, Tree
 
 from reformdiag.model import Event
-from reformdiag.parse.spec import FormatSpec, as_number
+from reformdiag.parse.spec import FormatSpec, Template, as_number, normalise_message
 from reformdiag.parse.timestamps import read_timestamp
 
 # One replica cell of the Datanode State table (formats.md 3.4), split on " | " first.
@@ -154,4 +156,144 @@ def _section(section: Tree, emit: Callable[..., None]) -> None:
                 emit("cm_row", "info", tok, text.strip(), f)
 
 
-DOCUMENT_TRANSFORMERS: dict[str, Callable[..., list[Event]]] = {"cm_ctl_query": cm_ctl_query}
+def _classify(spec: FormatSpec, text: str) -> tuple[Template | None, dict[str, Any]]:
+    """The first of the spec's templates (in spec order) whose anchor and pattern match."""
+    for template in spec.templates:
+        if any(a in text for a in template.anchors):
+            fields = template.match(text)
+            if fields is not None:
+                return template, fields
+    return None, {}
+
+
+def _lines(tree: Tree) -> list[tuple[str, Token]]:
+    """(rule, token) of every classified line of a document tree, in file order."""
+    out = []
+    for item in tree.children:
+        if isinstance(item, Tree):
+            token = next(t for t in item.scan_values(lambda v: isinstance(v, Token)))
+            out.append((str(item.data), token))
+    return out
+
+
+def ndb_error_log(
+    tree: Tree, *, spec: FormatSpec, file: str, first_line: int, host: str | None
+) -> list[Event]:
+    """One Event per crash block of ``ndb_<id>_error.log``. Example block -> event::
+
+        Time: Saturday 13 May 2017 - 17:27:22
+        Status: Temporary error, restart node
+        Message: Node declared dead. See error log for details (Arbitration error)
+        Error: 2315
+        Error data: We(1) have been declared dead by 2 (via 2) reason: Heartbeat failure(4)
+        -> Event(kind='ndb_node_exit', message='Error 2315: Node declared dead. See error log
+           for details (Arbitration error); We(1) have been declared dead by 2 ...',
+           fields={error: 2315, own_node: 1, by_node: 2, fail_cause: 4, status: ...})
+    """
+    blocks: list[tuple[Token, list[Token]]] = []
+    for rule, token in _lines(tree):
+        if rule == "time_line":
+            blocks.append((token, []))
+        elif blocks and rule == "field_line":
+            blocks[-1][1].append(token)
+    events = []
+    for head, lines in blocks:
+        fields: dict[str, Any] = {}
+        for tok in lines:
+            key, _, value = str(tok).partition(":")
+            name = key.strip().lower().replace(" ", "_")
+            fields.setdefault(name, as_number(value.strip()) if name != "error_data"
+                              else value.strip())
+        text = normalise_message(" ".join(str(t) for t in lines))
+        template, found = _classify(spec, text)
+        fields.update(found)
+        moment, note = read_timestamp(str(head).partition(":")[2], spec.timestamp_formats)
+        message = f"Error {fields.get('error', '?')}: {fields.get('message', '')}".rstrip()
+        if fields.get("error_data"):
+            message += f"; {fields['error_data']}"
+        event = Event(
+            source=spec.id, system=spec.system, file=file,
+            line=first_line + (head.line or 1) - 1, kind=template.kind if template else
+            "ndb_node_exit", level=template.level if template and template.level else "error",
+            message=message, raw="", local_time=moment, host=host,
+            fields=fields, line_count=1 + len(lines))
+        if note:
+            event.time_note = note
+        events.append(event)
+    return events
+
+
+_ADDRESS = re.compile(r"'([^']+)'")
+_ALTER_SYSTEM = re.compile(r"^\s*ALTER\s+SYSTEM\s+(?P<action>FORCE\s+STOP|STOP|START|ISOLATE)\s+"
+                           r"(?P<target>SERVER|ZONE)\b(?P<args>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def obclient_session(
+    tree: Tree, *, spec: FormatSpec, file: str, first_line: int, host: str | None
+) -> list[Event]:
+    """One Event per statement of a saved obclient session, with its result. Example::
+
+        obclient [oceanbase]> ALTER SYSTEM STOP SERVER '10.0.0.2:2882';
+        ERROR 4179 (HY000): Tenant(1001) LS(1001) log not sync, stop server not allowed
+        -> Event(kind='ob_isolation_refused', fields={action: 'stop', target: 'server',
+                 servers: ['10.0.0.2:2882'], subject_host: '10.0.0.2:2882', error: 4179,
+                 refusal: 'log_not_sync', tenant_id: 1001, ls_id: 1001, ...})
+
+    A session prints no time: a ``date`` output line (``\\! date``) dates what follows it.
+    Statements speak for the whole cluster (``scope: cluster``), not for the client host.
+    """
+    events: list[Event] = []
+    moment: datetime | None = None
+    pending: dict[str, Any] | None = None
+
+    def close(result: Token | None) -> None:
+        nonlocal pending
+        if pending is None:
+            return
+        statement = " ".join(pending["text"]).strip()
+        outcome = "none" if result is None else str(result).strip()
+        fields: dict[str, Any] = {"statement": statement, "result": outcome, "scope": "cluster"}
+        admin = _ALTER_SYSTEM.match(statement)
+        if admin:
+            fields["action"] = "_".join(admin.group("action").lower().split())
+            fields["target"] = admin.group("target").lower()
+            servers = _ADDRESS.findall(admin.group("args"))
+            if fields["target"] == "server" and servers:
+                fields["servers"] = servers
+                fields["subject_host"] = servers[0]
+        template, found = _classify(spec, normalise_message(f"{statement} => {outcome}"))
+        fields.update(found)
+        failed = outcome.startswith("ERROR")
+        kind = template.kind if template else "obclient_statement"
+        level = (template.level if template and template.level else
+                 "warning" if failed else "info")
+        token = pending["token"]
+        events.append(Event(
+            source=spec.id, system=spec.system, file=file,
+            line=first_line + (token.line or 1) - 1, kind=kind, level=level,
+            message=f"{statement} -> {outcome}", raw=str(token).rstrip(), local_time=moment,
+            host=host, fields=fields, line_count=pending["lines"] + (result is not None)))
+        pending = None
+
+    for rule, token in _lines(tree):
+        text = str(token)
+        if rule == "prompt":
+            close(None)
+            statement = text.split(">", 1)[1].strip() if ">" in text else text
+            # client commands (`\! date`, `\T tee.log`) are not statements
+            if statement and not statement.startswith("\\"):
+                pending = {"text": [statement], "token": token, "lines": 1}
+        elif rule == "more" and pending is not None:
+            pending["text"].append(text.split("->", 1)[1].strip())
+            pending["lines"] += 1
+        elif rule in ("error", "ok"):
+            close(token)
+        elif rule == "date":
+            moment = _read_date(text)
+    close(None)
+    return events
+
+
+DOCUMENT_TRANSFORMERS: dict[str, Callable[..., list[Event]]] = {
+    "cm_ctl_query": cm_ctl_query, "ndb_error_log": ndb_error_log,
+    "obclient_session": obclient_session}

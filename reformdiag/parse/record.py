@@ -41,7 +41,8 @@ def parse_record(
     level = spec.level_of(header.level_word) if header.level_word else "info"
     if template is not None and template.level:
         level = template.level
-    local_time, note = (read_timestamp(header.time_text) if header.time_text else (None, ""))
+    local_time, note = (read_timestamp(header.time_text, spec.timestamp_formats)
+                        if header.time_text else (None, ""))
     event = Event(
         source=spec.source_for(filename, header.module or None),
         system=spec.system,

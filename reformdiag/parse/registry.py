@@ -61,8 +61,9 @@ class LoadedFormat:
 
     def _cache_file(self, text: str) -> str:
         import hashlib
-        import lark
         import tempfile
+
+        import lark
 
         digest = hashlib.sha256(text.encode())
         for dep in sorted(self.grammar_dir.glob("*.lark")):

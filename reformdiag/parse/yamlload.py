@@ -9,7 +9,6 @@ import yaml
 
 from reformdiag.errors import DefinitionError, ErrorLocation
 
-
 # The C loader (libyaml) is ~10x faster and still gives every node its position; rules and
 # specs are loaded at every start, so it matters.
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -46,9 +46,13 @@ def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[
     bundle: Counter[int] = Counter()
     for counts in per_host.values():
         bundle.update(counts)
+    # a zone learnt from one system's lines (openGauss DMS "UTC+8") says nothing about another
+    # system's hosts in a mixed bundle
+    offset_systems = {ev.system for ev in events if ev.utc_offset_min is not None}
     notes: list[str] = []
     used: dict[str, int] = {}
     assumed_hosts: set[str] = set()
+    assumed_systems: set[str] = set()
     for ev in events:
         if ev.local_time is None:
             continue
@@ -59,12 +63,13 @@ def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[
             ev.time_note = ev.time_note or "time zone from --tz"
         elif ev.host in per_host:
             offset = per_host[ev.host].most_common(1)[0][0]
-        elif bundle:
+        elif bundle and ev.system in offset_systems:
             offset = bundle.most_common(1)[0][0]
             assumed_hosts.add(ev.host or ev.file)
         else:
             offset = 0
             assumed_hosts.add("*")
+            assumed_systems.add(ev.system)
         ev.time = (ev.local_time - timedelta(minutes=offset)).replace(tzinfo=UTC)
         used[ev.host or "-"] = offset
     if tz_override is not None:
@@ -74,10 +79,13 @@ def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[
             notes.append(f"{host or 'files without a host'}: pg_log/CM times read as "
                          f"{fmt_offset(counts.most_common(1)[0][0])}, taken from its DMS/DSS lines")
         if "*" in assumed_hosts:
-            notes.append("no time zone in the bundle: naive times assumed to be UTC "
+            where = ("the bundle" if not per_host else
+                     f"the {', '.join(sorted(assumed_systems))} logs")
+            notes.append(f"no time zone in {where}: naive times assumed to be UTC "
                          "(use --tz to set the cluster's zone)")
-        elif assumed_hosts:
-            notes.append(f"{', '.join(sorted(h for h in assumed_hosts if h))}: no DMS/DSS lines "
+        borrowed = sorted(h for h in assumed_hosts if h and h != "*")
+        if borrowed:
+            notes.append(f"{', '.join(borrowed)}: no DMS/DSS lines "
                          f"of its own; time zone {fmt_offset(bundle.most_common(1)[0][0])} "
                          "taken from the other hosts")
     return used, notes

@@ -4,13 +4,28 @@ Evidence, strongest first: saved ``cm_ctl query`` rows (CM node, host, DN instan
 folders holding ``dn_600X`` folders, pg_log lines of a background thread (``%a`` = dn_6001)
 and ``Node:N`` in a file of a known instance, DMS reform plans (``inst_id:N``) in a host's
 dms.rlog. What is still missing is filled by the resource-pooling convention (instance 6001 =
-DMS inst 0 = CM node 1 = DSS 20001), and the map says it was assumed.
+DMS inst 0 = CM node 1 = DSS 20001), and the map says it was assumed; the convention is
+openGauss's, so it is applied to openGauss nodes only.
+
+Other systems name nodes in their lines, and the map learns them from generic fields:
+
+* ``origin_host`` / ``origin_<space>``: who wrote the line (the syslog host; NDB's
+  ``Node 2:`` reporter is ``origin_ndb_node``). A file name that names its node
+  (``ndb_2_out.log``) gives the default origin of its lines and binds the id to its folder;
+* ``subject_host`` / ``subject_<space>``: the node a line is about (``daemon node 13 ...`` is
+  ``subject_nodeid``); resolved to ``subject_node``;
+* one event naming a node both by host and by id (pacemaker's ``Node host-m state is now
+  lost | nodeid=13``) binds the id to the host.
+
+A node known only by an id is keyed ``<space>-<id>`` (``ndb-node-2``, ``nodeid-13``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from reformdiag.model import ClusterNode, Event
 
@@ -18,13 +33,44 @@ DN_BASE = 6001
 DSS_BASE = 20001
 
 
+OPENGAUSS = "opengauss"
+
+
 @dataclass
 class ClusterMap:
     nodes: list[ClusterNode] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # A folder name that stands for a host its lines name (`sosreport-host-a` -> `host-a`).
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def by_host(self, host: str | None) -> ClusterNode | None:
+        host = self.aliases.get(host, host) if host else host
         return next((n for n in self.nodes if host and n.host == host), None)
+
+    def by_id(self, space: str, value: Any) -> ClusterNode | None:
+        """The node another system calls ``value`` in id space ``space`` (``nodeid`` 13)."""
+        if space == "host":
+            return self.by_host(str(value))
+        return next((n for n in self.nodes if space in n.ids
+                     and str(n.ids[space]) == str(value)), None)
+
+    def origin_of(self, ev: Event) -> ClusterNode | None:
+        """The node a line says wrote it (``origin_host``, ``origin_<space>``), if any."""
+        for space, value in _named(ev.fields, "origin_"):
+            node = self.by_id(space, value)
+            if node is not None:
+                return node
+        return None
+
+    def resolve_subjects(self, ev: Event) -> None:
+        """``subject_<space>`` fields -> ``subject_node`` (the node key), when known."""
+        if "subject_node" in ev.fields:
+            return
+        for space, value in _named(ev.fields, "subject_"):
+            node = self.by_id(space, value)
+            if node is not None:
+                ev.fields["subject_node"] = node.key
+                return
 
     def find(self, **ids: int | str | None) -> ClusterNode | None:
         for n in self.nodes:
@@ -36,9 +82,17 @@ class ClusterMap:
     def to_dict(self) -> list[dict[str, object]]:
         return [
             {"node": n.key, "host": n.host, "cm_node": n.cm_node, "dn_instance": n.dn_instance,
-             "dms_inst": n.dms_inst, "dss_instance": n.dss_instance, "evidence": n.evidence}
+             "dms_inst": n.dms_inst, "dss_instance": n.dss_instance, "evidence": n.evidence,
+             "system": n.system, "ids": dict(n.ids)}
             for n in self.nodes
         ]
+
+
+def _named(fields: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    """(space, value) of every ``<prefix><space>`` field (``origin_host``, ``subject_nodeid``)."""
+    for key, value in fields.items():
+        if key.startswith(prefix) and key != "subject_node" and value not in (None, ""):
+            yield key[len(prefix):], value
 
 
 def _node_for(cmap: ClusterMap, host: str | None, dn: int | None) -> ClusterNode:
@@ -55,10 +109,12 @@ def _node_for(cmap: ClusterMap, host: str | None, dn: int | None) -> ClusterNode
     return node
 
 
-def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, int | None]]
-                  ) -> ClusterMap:
-    """Build the map from file path hints (file -> (host, dn instance)) and events."""
+def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, int | None]],
+                  file_ids: dict[str, tuple[tuple[str, int], ...]] | None = None) -> ClusterMap:
+    """Build the map from file path hints (file -> (host, dn instance)), the node ids file
+    names give (file -> ((space, id), ...)) and events."""
     cmap = ClusterMap()
+    cmap.aliases = _folder_aliases(events, file_hints)
     # 1. cm_ctl rows name host, CM node and instance together.
     for ev in events:
         f = ev.fields
@@ -81,7 +137,7 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
             _note(node, "cm_ctl query")
     # 2. folders: <host>/.../dn_6001/
     for host, dn in file_hints.values():
-        if host or dn:
+        if (host or dn) and not (host in cmap.aliases and dn is None):
             node = _node_for(cmap, host, dn)
             _note(node, "bundle folders")
     # 3. log content: %a of background threads, Node:N in a known instance's file, DMS plans.
@@ -116,9 +172,15 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
         if node is not None and node.dms_inst is None:
             node.dms_inst = votes.most_common(1)[0][0]
             _note(node, "DMS inst_id in its logs")
-    # 4. convention for what is still unknown
+    # Other systems: hosts and ids their lines name (see the module docstring).
+    _named_nodes(cmap, events, file_hints, file_ids or {})
+    # 4. convention for what is still unknown (openGauss nodes only)
     assumed = False
     for node in cmap.nodes:
+        # a host may also hold other systems' logs (its syslog): openGauss ids make it one
+        if node.system not in (None, OPENGAUSS) and node.dn_instance is None \
+                and node.dms_inst is None:
+            continue
         if node.dn_instance is None and node.dms_inst is not None:
             node.dn_instance, assumed = DN_BASE + node.dms_inst, True
         if node.dn_instance is not None:
@@ -132,8 +194,99 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
     if assumed:
         cmap.notes.append("some ids were not in the bundle and follow the resource-pooling "
                           "convention (dn_6001 = DMS inst 0 = CM node 1 = DSS 20001)")
-    cmap.nodes.sort(key=lambda n: (n.cm_node or 99, n.dn_instance or 0, n.key))
+    cmap.nodes.sort(key=lambda n: (n.cm_node or 99, n.dn_instance or 0, _id_order(n), n.key))
     return cmap
+
+
+def _id_order(node: ClusterNode) -> tuple[tuple[str, int, str], ...]:
+    return tuple((space, value if isinstance(value, int) else 0, str(value))
+                 for space, value in sorted(node.ids.items()))
+
+
+def _folder_aliases(events: list[Event], file_hints: dict[str, tuple[str | None, int | None]]
+                    ) -> dict[str, str]:
+    """Folder hosts whose files' lines all name one other host (``origin_host``)."""
+    named: dict[str, set[str]] = {}
+    for ev in events:
+        host, _ = file_hints.get(ev.file, (None, None))
+        if host is None:
+            continue
+        named.setdefault(host, set()).add(str(ev.fields.get("origin_host") or host))
+    return {host: next(iter(names)) for host, names in named.items()
+            if len(names) == 1 and host not in names}
+
+
+def _host_node(cmap: ClusterMap, host: str, system: str | None, evidence: str) -> ClusterNode:
+    node = cmap.by_host(host)
+    if node is None:
+        node = ClusterNode(key=host, host=host)
+        cmap.nodes.append(node)
+    if node.system is None:
+        node.system = system
+    _note(node, evidence)
+    return node
+
+
+def _id_node(cmap: ClusterMap, space: str, value: Any, system: str | None,
+             evidence: str) -> ClusterNode:
+    node = cmap.by_id(space, value)
+    if node is None:
+        node = ClusterNode(key=f"{space.replace('_', '-')}-{value}", system=system,
+                           ids={space: value})
+        cmap.nodes.append(node)
+    _note(node, evidence)
+    return node
+
+
+def _named_nodes(cmap: ClusterMap, events: list[Event],
+                 file_hints: dict[str, tuple[str | None, int | None]],
+                 file_ids: dict[str, tuple[tuple[str, int], ...]]) -> None:
+    systems: dict[str, str] = {}
+    per_node: dict[str, Counter[str]] = {}
+    for ev in events:
+        systems.setdefault(ev.file, ev.system)
+        host, _ = file_hints.get(ev.file, (None, None))
+        node = cmap.by_host(host)
+        if node is not None:
+            per_node.setdefault(node.key, Counter())[ev.system] += 1
+    for node in cmap.nodes:  # the system most of a host folder's lines come from
+        if node.system is None and node.key in per_node:
+            node.system = per_node[node.key].most_common(1)[0][0]
+    # a file that names its node (ndb_2_out.log) binds that id to its folder's host
+    for file, ids in file_ids.items():
+        host, _ = file_hints.get(file, (None, None))
+        if host is None or not ids:
+            continue
+        node = _host_node(cmap, host, systems.get(file), "bundle folders")
+        for space, value in ids:
+            node.ids.setdefault(space, value)
+        _note(node, "file name")
+    # one event naming a node by host and by id binds them; then every named node exists
+    for prefix in ("origin_", "subject_"):
+        what = "the lines it wrote" if prefix == "origin_" else "other nodes' lines"
+        for ev in events:
+            named = dict(_named(ev.fields, prefix))
+            host = named.pop("host", None)
+            if host is not None:
+                node = _host_node(cmap, str(host), ev.system, what)
+                for space, value in named.items():
+                    other = cmap.by_id(space, value)
+                    if other is None:
+                        node.ids.setdefault(space, value)
+                    elif other is not node and other.host is None:
+                        _merge(cmap, other, node)
+                continue
+            for space, value in named.items():
+                _id_node(cmap, space, value, ev.system, what)
+
+
+def _merge(cmap: ClusterMap, gone: ClusterNode, into: ClusterNode) -> None:
+    """A node first known by id only turns out to be a host already on the map."""
+    for space, value in gone.ids.items():
+        into.ids.setdefault(space, value)
+    for what in gone.evidence:
+        _note(into, what)
+    cmap.nodes.remove(gone)
 
 
 def _note(node: ClusterNode, what: str) -> None:
