@@ -143,7 +143,7 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
         missing = _missing(rule, available)
         if missing:
             outcomes.append(RuleOutcome(rule.id, rule.name, rule.title, rule.level,
-                                        "not evaluable", missing=_describe_missing(missing)))
+                                        "not evaluable", missing=missing))
             continue
         cache: dict[str, list[Event]] = {}
 
@@ -178,10 +178,6 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
     findings = _fold(findings, rules)
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.start or datetime.max, f.rule))
     return Diagnosis(findings, outcomes, episodes, coverage(inputs, findings))
-
-
-def _describe_missing(missing: list[str]) -> list[str]:
-    return missing
 
 
 def _incidents(matched: list[Match]) -> list[list[Match]]:

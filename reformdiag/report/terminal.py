@@ -10,7 +10,6 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markup import escape
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
@@ -256,14 +255,3 @@ def _render_problems(analysis: Analysis, console: Console, show_unparsed: bool) 
                 for u in r.unparsed_lines:
                     console.print(_para(Text(f"{u.file}:{u.line}: {u.reason}", style="dim"), 4))
                     console.print(_para(u.text[:200], 6))
-
-
-def events_table(events: list[Event], title: str, wide: bool = False) -> Table:
-    """Kept for callers that want a table; the timeline prints event lines."""
-    table = Table(title=title, title_justify="left", pad_edge=False)
-    for col in ("time (UTC)", "node", "level", "event", "message"):
-        table.add_column(col, overflow="fold")
-    for e in events:
-        table.add_row(short_time(e.time)[5:], e.node, e.level, e.kind,
-                      escape(e.message.split("\n", 1)[0][:300]))
-    return table
