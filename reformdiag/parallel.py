@@ -1,11 +1,13 @@
 """Stage one and two for many files over worker processes (``--jobs``) or a Dask cluster.
 
 Files are independent, so each worker runs ``FileAnalyser.run`` on whole files and sends back
-the FileReport and the kept events (small: the prefilter keeps ~0.1% of the lines). Results
-come back in input order, so ``--jobs N`` gives exactly what ``--jobs 1`` gives. Workers are
-forked: they inherit the loaded registry and compiled grammars instead of rebuilding them.
-Large tasks go first so that the pool is not left waiting on one big file at the end; the
-members of one archive travel as one task, read in archive order.
+the FileReport and the kept events (small: the prefilter keeps ~0.1% of the lines). A large
+plain file is cut at record starts into segments of about 32 MiB (``ingest.split``) that
+workers scan on their own; the parent merges them in order. Results come back in input order,
+so ``--jobs N`` gives exactly what ``--jobs 1`` gives (tested). Workers are forked: they
+inherit the loaded registry and compiled grammars instead of rebuilding them. Large tasks go
+first so that the pool is not left waiting on one big file at the end; the members of one
+archive travel as one task, read in archive order.
 
 With ``--engine dask`` the same per-file task runs on dask.distributed workers (a local
 cluster, or an existing scheduler): each worker builds its own analyser once and reads the
@@ -18,9 +20,14 @@ import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from reformdiag.ingest.discover import Source
+from reformdiag.ingest.split import Segment
 from reformdiag.model import Event, FileReport
+
+if TYPE_CHECKING:
+    from reformdiag.pipeline import SegmentResult, Sniffed
 
 _ANALYSER = None  # the FileAnalyser of this worker (set by the parent before forking)
 
@@ -33,27 +40,66 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def _work(group: list[Source]) -> list[tuple[FileReport, list[Event]]]:
+def _work(task: _Task) -> list[object]:
     assert _ANALYSER is not None
-    return [_ANALYSER.run(source) for source in group]
+    if task.segment is not None:
+        return [_ANALYSER.run_segment(task.sources[0], task.fmt_id, task.segment)]
+    return [_ANALYSER.run(source) for source in task.sources]
 
 
-def _tasks(sources: list[Source]) -> list[list[int]]:
-    """Indexes of ``sources`` grouped into tasks, biggest first. A plain file is a task of its
-    own; the members of one archive form one task in archive order, because a compressed
-    archive has no random access: read out of order, it is decompressed again for each
-    member (measured: 7.7 s with --jobs 4 against 5.0 s with --jobs 1 on a 33 MB .tar.gz)."""
+class _Task:
+    """Whole files (an archive's members travel together), or one segment of a large file."""
+
+    __slots__ = ("indexes", "sources", "segment", "fmt_id", "size")
+
+    def __init__(self, indexes: list[int], sources: list[Source],
+                 segment: Segment | None = None, fmt_id: str = "") -> None:
+        self.indexes, self.sources, self.segment, self.fmt_id = indexes, sources, segment, fmt_id
+        self.size = segment.end - segment.start if segment else sum(s.size for s in sources)
+
+    def __getstate__(self) -> tuple[object, ...]:
+        return self.indexes, self.sources, self.segment, self.fmt_id, self.size
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        self.indexes, self.sources, self.segment, self.fmt_id, self.size = state  # type: ignore
+
+
+def _groups(sources: list[Source]) -> list[list[int]]:
+    """A plain file is a task of its own; the members of one archive form one task in archive
+    order, because a compressed archive has no random access: read out of order, it is
+    decompressed again for each member (measured: 7.7 s with --jobs 4 against 5.0 s with
+    --jobs 1 on a 33 MB .tar.gz)."""
     groups: dict[object, list[int]] = {}
     for i, source in enumerate(sources):
         key = (str(source.path), "archive") if source.hops else i
         groups.setdefault(key, []).append(i)
-    return sorted(groups.values(), key=lambda g: -sum(sources[i].size for i in g))
+    return list(groups.values())
+
+
+def _tasks(analyser: object, sources: list[Source]) -> tuple[list[_Task], dict[int, Sniffed]]:
+    """The tasks, biggest first (so that the pool is not left waiting on one big file at the
+    end), and the files cut into segments (their merge needs what the sniff found)."""
+    tasks: list[_Task] = []
+    split: dict[int, Sniffed] = {}
+    for group in _groups(sources):
+        cut = analyser.segments(sources[group[0]]) if len(group) == 1 else None  # type: ignore[attr-defined]
+        if cut is None:
+            tasks.append(_Task(group, [sources[i] for i in group]))
+            continue
+        known, pieces = cut
+        split[group[0]] = known
+        tasks.extend(_Task(group, [sources[group[0]]], seg, known.fmt.id) for seg in pieces)
+    return sorted(tasks, key=lambda t: -t.size), split
 
 
 def run_files(analyser: object, sources: list[Source], jobs: int, engine: str = "local",
               scheduler: str | None = None
               ) -> Iterator[tuple[Source, FileReport, list[Event]]]:
-    """``analyser.run`` over ``sources``, in input order, on ``jobs`` processes or Dask."""
+    """``analyser.run`` over ``sources``, in input order, on ``jobs`` processes or Dask.
+
+    With processes, large plain files are cut into segments (``ingest.split``) and merged
+    back in order, so one big file keeps every worker busy too.
+    """
     global _ANALYSER
     if engine == "dask":
         options = analyser.options  # type: ignore[attr-defined]
@@ -62,21 +108,30 @@ def run_files(analyser: object, sources: list[Source], jobs: int, engine: str = 
             for source, (report, events) in zip(sources, client.gather(futures), strict=True):
                 yield source, report, events
         return
-    if jobs <= 1 or len(sources) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    tasks, split = _tasks(analyser, sources) if jobs > 1 and forking else ([], {})
+    if len(tasks) <= 1:
         for source in sources:
             report, events = analyser.run(source)  # type: ignore[attr-defined]
             yield source, report, events
         return
     _ANALYSER = analyser
-    tasks = _tasks(sources)
     ctx = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
-            futures = [pool.submit(_work, [sources[i] for i in task]) for task in tasks]
+            futures = [pool.submit(_work, task) for task in tasks]
             done: dict[int, tuple[FileReport, list[Event]]] = {}
+            parts: dict[int, list[tuple[int, SegmentResult]]] = {}
             for task, future in zip(tasks, futures, strict=True):
-                for i, result in zip(task, future.result(), strict=True):
-                    done[i] = result
+                results = future.result()
+                if task.segment is not None:
+                    parts.setdefault(task.indexes[0], []).append((task.segment.start, results[0]))
+                    continue
+                for i, result in zip(task.indexes, results, strict=True):
+                    done[i] = result  # type: ignore[assignment]
+            for i, known in split.items():
+                ordered = [part for _, part in sorted(parts[i], key=lambda p: p[0])]
+                done[i] = analyser.merge_segments(known, ordered)  # type: ignore[attr-defined]
             for i, source in enumerate(sources):
                 report, events = done[i]
                 yield source, report, events

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reformdiag.errors import InputError
 from reformdiag.ingest.discover import Skipped, Source, discover
-from reformdiag.ingest.identity import path_hints
+from reformdiag.ingest.identity import PathHints, path_hints
 from reformdiag.ingest.pasted import (
     MAX_PASTED,
     is_pasted,
@@ -27,8 +27,9 @@ from reformdiag.ingest.pasted import (
 )
 from reformdiag.ingest.reader import ReadStats, read_chunks, read_head
 from reformdiag.ingest.rotation import find_repeats
-from reformdiag.ingest.scan import KeptRecord, ScanPlan, ScanResult, iter_scan
-from reformdiag.ingest.sniff import encoding_note, sniff
+from reformdiag.ingest.scan import MAX_ORPHAN_SAMPLES, KeptRecord, ScanPlan, ScanResult, iter_scan
+from reformdiag.ingest.sniff import Verdict, encoding_note, sniff
+from reformdiag.ingest.split import SEGMENT, Segment, segments, splittable
 from reformdiag.model import Event, FileReport, Unparsed, level_rank
 from reformdiag.parse.record import GENERIC_KIND, parse_record
 from reformdiag.parse.registry import LoadedFormat, Registry, default_registry
@@ -51,6 +52,8 @@ class Options:
     scheduler: str | None = None  # dask scheduler address (default: a local cluster)
     extra_anchors: dict[str, list[str]] = field(default_factory=dict)  # format -> phrases
     debug: bool = False
+    phrase_engine: str = "auto"  # stage one's phrase search: auto | hyperscan | aho-corasick
+    segment_bytes: int = SEGMENT  # with jobs > 1, plain files of 2 segments or more are cut
 
 
 @dataclass
@@ -110,8 +113,60 @@ def build_plans(registry: Registry, options: Options) -> dict[str, ScanPlan]:
             keep=tuple(dict.fromkeys(p.encode("utf-8") for p in keep)),
             attach=tuple(a.encode("utf-8") for a in spec.attach),
             keep_all=not options.prefilter,
+            engine=options.phrase_engine,
         )
     return plans
+
+
+@dataclass
+class Sniffed:
+    """A file whose format is known: what ``run`` and the segment merge share."""
+
+    source: Source
+    report: FileReport  # path, size, host, format and the encoding note filled in
+    verdict: Verdict
+    fmt: LoadedFormat
+    hints: PathHints
+
+
+@dataclass
+class ReadTally:
+    """What reading one file (or segment) ran into, summed over segments into notes."""
+
+    truncated_lines: int = 0
+    cut_records: int = 0
+    problem: str | None = None
+    nul_bytes: int = 0
+    decode: Counter[str] = field(default_factory=Counter)
+    orphans: list[Unparsed] = field(default_factory=list)
+
+    def add(self, other: ReadTally) -> None:
+        self.truncated_lines += other.truncated_lines
+        self.cut_records += other.cut_records
+        self.problem = self.problem or other.problem
+        self.nul_bytes += other.nul_bytes
+        self.decode.update(other.decode)
+        self.orphans.extend(other.orphans)
+
+    def notes(self, lines: int) -> list[str]:
+        notes = []
+        if self.truncated_lines:
+            notes.append(f"{self.truncated_lines} line(s) longer than 1 MiB, truncated")
+        if self.cut_records:
+            notes.append(f"{self.cut_records} very long record(s) cut to 256 KiB")
+        if self.problem:
+            notes.append(f"{self.problem}: analysed the {lines} lines before it")
+        if self.nul_bytes:
+            notes.append(f"{self.nul_bytes} NUL byte(s) removed")
+        notes.extend(f"{what} ({n})" for what, n in self.decode.items())
+        return notes
+
+
+@dataclass
+class SegmentResult:
+    report: FileReport  # accounting of the segment; lines relative to its start
+    events: list[Event]
+    tally: ReadTally
 
 
 class FileAnalyser:
@@ -124,6 +179,24 @@ class FileAnalyser:
         self.candidates = registry.sniff_candidates()
 
     def run(self, source: Source) -> tuple[FileReport, list[Event]]:
+        """Both stages for one whole file."""
+        known = self.sniffed(source)
+        if isinstance(known, FileReport):
+            return known, []
+        report, fmt = known.report, known.fmt
+        try:
+            if known.verdict.pasted:
+                events = self._pasted(source, report)
+            elif fmt.spec.layout == "document":
+                events = self._document(fmt, source, report)
+            else:
+                events = self._lines(fmt, source, report)
+        except Exception as exc:  # noqa: BLE001 - see _failed
+            return self._failed(report, exc), []
+        return self._finish(known, events)
+
+    def sniffed(self, source: Source) -> Sniffed | FileReport:
+        """Read the head and find the format; a FileReport saying why when there is none."""
         report = FileReport(path=source.display, size=source.size)
         hints = path_hints(source.parts)
         report.host = hints.host
@@ -131,40 +204,38 @@ class FileAnalyser:
             head = read_head(source)
         except OSError as exc:
             report.status, report.reason = "error", f"cannot read: {exc.strerror or exc}"
-            return report, []
+            return report
         except InputError as exc:  # refused: a decompression bomb
             report.status, report.reason = "error", exc.message
-            return report, []
+            return report
         verdict = sniff(head, source.display, self.candidates,
                         allow_pasted=source.size <= MAX_PASTED)
         if verdict.format is None:
             report.status = "empty" if verdict.reason == "empty file" else "not recognised"
             report.reason = verdict.reason
-            return report, []
+            return report
         fmt = self.registry.get(verdict.format)
         report.format, report.system = fmt.id, fmt.spec.system
         note = None if verdict.pasted else encoding_note(head)  # pasted: counted per line
         if note:
             report.notes.append(note)
-        try:
-            if verdict.pasted:
-                events = self._pasted(source, report)
-            elif fmt.spec.layout == "document":
-                events = self._document(fmt, source, report)
-            else:
-                events = self._lines(fmt, source, report)
-        except OSError as exc:
+        return Sniffed(source, report, verdict, fmt, hints)
+
+    def _failed(self, report: FileReport, exc: Exception) -> FileReport:
+        if isinstance(exc, OSError):
             report.status, report.reason = "error", f"read failed: {exc.strerror or exc}"
-            return report, []
-        except InputError as exc:  # refused while reading: a decompression bomb
+        elif isinstance(exc, InputError):  # refused while reading: a decompression bomb
             report.status, report.reason = "error", exc.message
-            return report, []
-        except Exception as exc:  # a bug must not cost the rest of the bundle
+        else:  # a bug must not cost the rest of the bundle
             report.status = "error"
             report.reason = f"internal error while reading ({exc.__class__.__name__}: {exc})"
             if self.options.debug:
-                report.notes.append(traceback.format_exc())
-            return report, []
+                report.notes.append("".join(traceback.format_exception(exc)))
+        return report
+
+    def _finish(self, known: Sniffed, events: list[Event]) -> tuple[FileReport, list[Event]]:
+        """What a file's events say about the file: host, offsets, format, node."""
+        report, fmt, hints, source = known.report, known.fmt, known.hints, known.source
         for ev in events:
             ev.host = hints.host
             for space, value in hints.ids:  # ndb_2_out.log: node 2 wrote it, unless a line says
@@ -172,7 +243,7 @@ class FileAnalyser:
         offsets = Counter(e.utc_offset_min for e in events if e.utc_offset_min is not None)
         if offsets:
             report.utc_offset_min = offsets.most_common(1)[0][0]
-        if not verdict.pasted:  # a pasted file's format is that of most of its events
+        if not known.verdict.pasted:  # a pasted file's format is that of most of its events
             report.format = events[0].source if events and fmt.spec.sources else report.format
             if not events:
                 report.format = fmt.spec.source_for(source.name) if fmt.spec.sources else fmt.id
@@ -180,18 +251,81 @@ class FileAnalyser:
             report.node = f"dn_{hints.dn_instance}"
         return report, events
 
+    # -- a large file cut into segments (ingest.split), scanned by several workers -------
+    def segments(self, source: Source) -> tuple[Sniffed, list[Segment]] | None:
+        """The segments of a large plain line-format file; None: read it whole."""
+        if not splittable(source, self.options.segment_bytes):
+            return None
+        known = self.sniffed(source)
+        if isinstance(known, FileReport) or known.verdict.pasted or \
+                known.fmt.spec.layout != "lines":
+            return None
+        try:
+            cut = segments(source, self.plans[known.fmt.id], self.options.segment_bytes)
+        except OSError:
+            return None  # run() will say what is wrong with the file
+        return (known, cut) if len(cut) > 1 else None
+
+    def run_segment(self, source: Source, fmt_id: str, segment: Segment) -> SegmentResult:
+        """Both stages for one segment; line numbers relative to the segment."""
+        report = FileReport(path=source.display, size=segment.end - segment.start)
+        tally = ReadTally()
+        try:
+            events = list(self.iter_lines(self.registry.get(fmt_id), source, report,
+                                          span=(segment.start, segment.end), tally=tally))
+        except Exception as exc:  # noqa: BLE001 - reported by merge_segments
+            return SegmentResult(self._failed(report, exc), [], tally)
+        return SegmentResult(report, events, tally)
+
+    def merge_segments(self, known: Sniffed, parts: list[SegmentResult]
+                       ) -> tuple[FileReport, list[Event]]:
+        """The segments of one file as if it had been read whole."""
+        report = known.report
+        failed = next((p.report for p in parts if p.report.status == "error"), None)
+        if failed is not None:
+            report.status, report.reason = failed.status, failed.reason
+            report.notes.extend(failed.notes)
+            return report, []
+        events: list[Event] = []
+        tally = ReadTally()
+        orphans: list[Unparsed] = []
+        base = 0  # lines before the segment
+        for part in parts:
+            for ev in part.events:
+                ev.line += base
+            for item in part.report.unparsed_lines:
+                item.line += base
+            for item in part.tally.orphans:
+                item.line += base
+            events.extend(part.events)
+            room = MAX_UNPARSED_KEPT - len(report.unparsed_lines)
+            report.unparsed_lines.extend(part.report.unparsed_lines[:max(0, room)])
+            orphans.extend(part.tally.orphans)
+            tally.add(part.tally)
+            for name in ("lines", "records", "continuation", "unparsed", "events"):
+                setattr(report, name, getattr(report, name) + getattr(part.report, name))
+            report.first = report.first or part.report.first
+            report.last = part.report.last or report.last
+            base += part.report.lines
+        report.unparsed_lines.extend(orphans[:MAX_ORPHAN_SAMPLES])
+        report.notes.extend(tally.notes(report.lines))
+        return self._finish(known, events)
+
     # -- line formats: stage one then stage two --------------------------------
     def _lines(self, fmt: LoadedFormat, source: Source, report: FileReport) -> list[Event]:
         return list(self.iter_lines(fmt, source, report))
 
     def iter_lines(self, fmt: LoadedFormat, source: Source, report: FileReport,
                    full_view: bool = False,
-                   scanned: tuple[list[KeptRecord], ScanResult] | None = None
+                   scanned: tuple[list[KeptRecord], ScanResult] | None = None,
+                   span: tuple[int, int] | None = None, tally: ReadTally | None = None,
                    ) -> Iterator[Event]:
         """Stage one and two as a stream of events; ``report`` is complete at the end.
 
         ``full_view`` parses every record and yields unnamed ones too (``timeline --all``).
         ``scanned`` (records and accounting) replaces stage one: pasted text, routed per line.
+        ``span`` reads a segment of the file; its notes and orphan lines then go to ``tally``
+        (the merge builds them for the whole file).
         """
         stats = ReadStats()
         result = ScanResult()
@@ -200,10 +334,9 @@ class FileAnalyser:
         extra = self.options.extra_anchors.get(fmt.id, [])
         plan = self.plans[fmt.id]
         if full_view:
-            plan = ScanPlan(plan.shapes, plan.continuation, plan.keep, plan.attach, keep_all=True,
-                            automaton=plan.automaton)
+            plan = plan.keeping_all()
         if scanned is None:
-            stream = iter_scan(read_chunks(source, stats), plan, result)
+            stream = iter_scan(read_chunks(source, stats, span=span), plan, result)
         else:
             stream, result = iter(scanned[0]), scanned[1]
         report.records = report.continuation = report.unparsed = report.events = 0
@@ -235,20 +368,18 @@ class FileAnalyser:
         report.records += result.records
         report.continuation += result.continuation
         report.unparsed += result.unparsed
-        for line, reason, text in result.orphans:
-            report.unparsed_lines.append(Unparsed(source.display, line, reason,
-                                                  text.decode("utf-8", "replace").rstrip()))
+        orphans = [Unparsed(source.display, line, reason, text.decode("utf-8", "replace").rstrip())
+                   for line, reason, text in result.orphans]
         report.first = read_timestamp(result.first_time.decode())[0] if result.first_time else None
         report.last = read_timestamp(result.last_time.decode())[0] if result.last_time else None
-        if stats.truncated_lines or result.long_lines:
-            report.notes.append(f"{stats.truncated_lines + result.long_lines} line(s) longer "
-                                "than 1 MiB, truncated")
-        if result.cut_records:
-            report.notes.append(f"{result.cut_records} very long record(s) cut to 256 KiB")
-        if stats.problem:
-            report.notes.append(f"{stats.problem}: analysed the {report.lines} lines before it")
-        report.notes.extend(stats.notes)
-        report.notes.extend(f"{what} ({n})" for what, n in decode_notes.items())
+        here = ReadTally(truncated_lines=stats.truncated_lines + result.long_lines,
+                         cut_records=result.cut_records, problem=stats.problem,
+                         nul_bytes=stats.nul_bytes, decode=decode_notes, orphans=orphans)
+        if tally is not None:
+            tally.add(here)
+        else:
+            report.unparsed_lines.extend(orphans)
+            report.notes.extend(here.notes(report.lines))
 
     # -- pasted text (a ticket): routed line by line, each format's records parsed ------
     def _pasted(self, source: Source, report: FileReport) -> list[Event]:

@@ -68,20 +68,28 @@ def _readinto(handle: BinaryIO, view: memoryview) -> int:
     return len(data)
 
 
-def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK) -> Iterator[memoryview]:
+def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK,
+                span: tuple[int, int] | None = None) -> Iterator[memoryview]:
     """Yield chunks that end with a newline (except possibly the last one).
 
     One buffer is allocated per file and reused: fresh 8 MiB pages cost more than scanning
     them. A chunk is a view into that buffer, valid until the next one is requested; the
-    consumer copies out what it keeps.
+    consumer copies out what it keeps. ``span`` (start, end): only those bytes of a plain
+    file (a segment cut at a line start by ``ingest.split``).
     """
     buf = bytearray(block + MAX_LINE + 1)
     view = memoryview(buf)
     fill = 0  # bytes of an unfinished line kept at the front of buf
     skipping = False  # inside the tail of an over-long line
+    left = -1  # bytes of the span still to read (-1: to the end)
     with open_source(source) as handle:
+        if span is not None:
+            handle.seek(span[0])
+            left = span[1] - span[0]
         while True:
-            n = _readinto(handle, view[fill:fill + block])
+            want = block if left < 0 else min(block, left)
+            n = _readinto(handle, view[fill:fill + want]) if want else 0
+            left = left - n if left >= 0 else left
             problem = getattr(handle, "problem", None)
             if problem:
                 stats.problem = problem

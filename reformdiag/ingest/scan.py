@@ -1,13 +1,14 @@
 """Ingest stage: stage one. Per file, on bytes, with no Python loop per line:
 
 * line boundaries with numpy (``flatnonzero(buf == '\\n')``);
-* record starts by checking the format's start shapes at every line start, vectorised;
-* continuation / orphan lines by their first byte;
-* anchor phrases with one Aho-Corasick automaton (leftmost-first DFA);
+* record starts: the format's start shapes checked at every line start at once (``shapes``);
+* continuation / orphan lines by their first byte (only the lines that start no record);
+* anchor phrases in one pass over the chunk (``phrases``: Hyperscan, or Aho-Corasick);
 * the kept records (anchor hits, and auxiliary records after a kept one) cut out as bytes.
 
 Lark (stage two) then sees only the kept records. Every line read is counted once as a
-record start, a continuation line, or an unparsed (orphan) line.
+record start, a continuation line, or an unparsed (orphan) line. Python work is per kept
+record and per chunk, never per line.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import ahocorasick_rs
 import numpy as np
+
+from reformdiag.ingest.phrases import ATTACH, CANDIDATE, KEEP, PhraseSearch
+from reformdiag.ingest.shapes import StartShapes
 
 _TS = re.compile(rb"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,3})?")
 MAX_RECORD = 256 * 1024  # a kept record longer than this is cut (with its lines still counted)
 MAX_ORPHAN_SAMPLES = 200
-FAST_GROUP = 24
-_LEADING_PUNCT = re.compile(rb"^[^A-Za-z0-9_]+")
 LONG_LINE = 1024 * 1024
 
 
@@ -36,87 +37,27 @@ class ScanPlan:
     keep: tuple[bytes, ...]  # a record holding one of these is kept
     attach: tuple[bytes, ...] = ()  # kept only when the record before it is kept
     keep_all: bool = False  # prefilter off: every record goes to Lark
-    automaton: ahocorasick_rs.BytesAhoCorasick | None = field(default=None, repr=False)
-    _attach_ids: set[int] = field(default_factory=set, init=False, repr=False)
-    _fast: list[ahocorasick_rs.BytesAhoCorasick] = field(default_factory=list, init=False,
-                                                         repr=False)
-    _shape_checks: list[tuple[list[tuple[int, bool, int]], int]] = field(
-        default_factory=list, init=False, repr=False)
+    engine: str = "auto"  # phrase search: auto | hyperscan | aho-corasick
+    phrases: PhraseSearch = field(init=False, repr=False)
+    start_shapes: StartShapes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        phrases = list(dict.fromkeys([*self.keep, *self.attach]))
-        self._attach_ids = {i for i, p in enumerate(phrases) if p in set(self.attach)
-                            and p not in set(self.keep)}
-        if phrases and self.automaton is None:
-            # The exact phrase set, used on candidate records only.
-            self.automaton = ahocorasick_rs.BytesAhoCorasick(
-                phrases, matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_FIRST,
-                implementation=ahocorasick_rs.Implementation.DFA)
-            # The search over every byte: phrases without their leading punctuation ("] ERROR:"
-            # -> "ERROR:"), in groups small enough for the SIMD (Teddy) prefilter. A superset of
-            # the exact phrases, 1.3-1.7x faster than one automaton of all of them (measured,
-            # docs/PERFORMANCE.md); candidates are then confirmed with the exact set.
-            fast = list(dict.fromkeys(_LEADING_PUNCT.sub(b"", p) or p for p in phrases))
-            self._fast = [
-                ahocorasick_rs.BytesAhoCorasick(fast[i:i + FAST_GROUP],
-                                                matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_FIRST)
-                for i in range(0, len(fast), FAST_GROUP)
-            ]
-        self._shape_checks = [_compile_shape(s) for s in self.shapes]
+        self.phrases = PhraseSearch(self.keep, self.attach, self.engine)
+        self.start_shapes = StartShapes(self.shapes)
 
-    def candidates(self, buf: bytes) -> np.ndarray:
-        """Byte offsets of every fast-phrase hit in ``buf`` (a superset of exact hits)."""
-        found: list[tuple[int, int, int]] = []
-        for ac in self._fast:
-            found.extend(ac.find_matches_as_indexes(buf))
-        if not found:
-            return np.zeros(0, dtype=np.int64)
-        return np.fromiter((start for _, start, _ in found), dtype=np.int64, count=len(found))
+    def keeping_all(self) -> ScanPlan:
+        """The same plan with the prefilter off (``timeline --all``, ``--no-prefilter``)."""
+        plan = ScanPlan(self.shapes, self.continuation, self.keep, self.attach, keep_all=True,
+                        engine=self.engine)
+        plan.phrases = self.phrases  # keeps its compiled engine
+        return plan
 
     def classify(self, text: bytes) -> tuple[bool, bool]:
         """(keep, attach) of one record's text, with the exact phrases."""
-        keep = attach = False
-        assert self.automaton is not None
-        for pid, _, _ in self.automaton.find_matches_as_indexes(text):
-            if pid in self._attach_ids:
-                attach = True
-            else:
-                keep = True
-                break
-        return keep, attach
+        return self.phrases.classify(text)
 
-    def start_mask(self, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Which lines start a record: each shape checked at every line start at once.
-
-        Only the literal bytes of a shape and its first digit are compared (``####-##-##
-        ##:##:##`` -> 6 columns, not 19): a line that passes this but is not a record is
-        still caught by Lark if it is kept, and counted unparsed then.
-        """
-        mask = np.zeros(len(starts), dtype=bool)
-        last = len(arr) - 1
-        long_enough = ends - starts
-        for checks, width in self._shape_checks:
-            ok = long_enough >= width
-            for offset, digit, value in checks:
-                col = arr[np.minimum(starts + offset, last)]
-                ok &= (col - 48 < 10) if digit else (col == value)
-            mask |= ok
-        return mask
-
-
-def _compile_shape(shape: bytes) -> tuple[list[tuple[int, bool, int]], int]:
-    """``####-##-##`` -> [(0, digit), (4, '-'), (7, '-')]: the literal bytes and the first
-    digit; ``?`` matches any byte."""
-    checks: list[tuple[int, bool, int]] = []
-    first_digit = True
-    for offset, byte in enumerate(shape):
-        if byte == ord("#"):
-            if first_digit:
-                checks.append((offset, True, 0))
-                first_digit = False
-        elif byte != ord("?"):
-            checks.append((offset, False, byte))
-    return checks, len(shape)
+    def is_record_start(self, line: bytes) -> bool:
+        return self.start_shapes.match_line(line)
 
 
 @dataclass(slots=True)
@@ -175,7 +116,7 @@ def iter_scan(chunks: Iterable[bytes], plan: ScanPlan, res: ScanResult) -> Itera
     st = _State()
     for chunk in chunks:
         if len(chunk):
-            yield from _scan_chunk(chunk, st, plan, res)
+            yield from _Chunk(chunk, st, plan, res).scan()
     yield from _finish_carry(st, res, plan)
 
 
@@ -201,133 +142,188 @@ def _finish_carry(st: _State, res: ScanResult, plan: ScanPlan) -> Iterator[KeptR
     st.carry, st.carry_bytes = [], 0
 
 
-def _scan_chunk(buf: bytes, st: _State, plan: ScanPlan, res: ScanResult) -> Iterator[KeptRecord]:
-    size = len(buf)
-    arr = np.frombuffer(buf, dtype=np.uint8)
-    if len(st.scratch) < size:
-        st.scratch = np.empty(size, dtype=bool)
-    eq = st.scratch[:size]
-    np.equal(arr, 10, out=eq)
-    nl = np.flatnonzero(eq)
-    starts = np.concatenate((np.zeros(1, dtype=np.int64), nl + 1))
-    if starts[-1] >= size:
-        starts = starts[:-1]
-    n = len(starts)
-    ends = np.empty(n, dtype=np.int64)
-    ends[:-1] = starts[1:]
-    ends[-1] = size
-    content_len = ends - starts - (arr[ends - 1] == 10)
-    is_start = plan.start_mask(arr, starts, ends)
-    blank = content_len == 0
-    if plan.continuation == "indented":
-        first = arr[np.minimum(starts, size - 1)]
-        is_cont = ~is_start & (blank | (first == 9) | (first == 32))
-    else:
-        is_cont = ~is_start
-    orphan = ~is_start & ~is_cont
-    is_cont_raw = is_cont.copy()
-    start_lines = np.flatnonzero(is_start)
-    first_start = int(start_lines[0]) if len(start_lines) else n
-    if not st.seen_record:
-        # continuation lines before any record of the file have nothing to attach to
-        lost = is_cont.copy()
-        lost[first_start:] = False
-        lost &= ~blank
-        orphan |= lost
-        is_cont &= ~lost
+_NONE = np.zeros(0, dtype=np.int64)
 
-    # ---- accounting: every line once ----
-    res.lines += n
-    res.records += len(start_lines)
-    res.unparsed += int(orphan.sum())
-    res.continuation += int((is_cont & ~orphan).sum())
-    res.long_lines += int((content_len > LONG_LINE).sum())
-    if len(res.orphans) < MAX_ORPHAN_SAMPLES:
-        for i in np.flatnonzero(orphan)[: MAX_ORPHAN_SAMPLES - len(res.orphans)]:
-            li = int(i)
-            reason = ("continuation line before the first record" if is_cont_raw[li]
-                      else "no record prefix (not a known line start, not indented)")
-            res.orphans.append((st.line_base + li + 1, reason, bytes(buf[starts[li]:ends[li]])))
-    if len(start_lines):
-        if res.first_time is None:
-            m = _TS.search(bytes(buf[starts[first_start]:ends[first_start]]))
-            res.first_time = m.group(0) if m else None
-        last = int(start_lines[-1])
-        m = _TS.search(bytes(buf[starts[last]:ends[last]]))
-        if m:
-            res.last_time = m.group(0)
-        st.seen_record = True
 
-    # ---- anchor hits -> records (record -1 is the open record carried from before) ----
-    rec = np.cumsum(is_start) - 1
-    n_rec = len(start_lines)
-    keep = np.zeros(n_rec + 1, dtype=bool)  # index r + 1; index 0 = the carried record
-    attach_hit = np.zeros(n_rec + 1, dtype=bool)
-    candidate = np.zeros(n_rec + 1, dtype=bool)
-    if plan.keep_all:
-        keep[:] = True
-    elif plan.automaton is not None:
-        offsets = plan.candidates(buf)
-        if len(offsets):
-            candidate[rec[np.searchsorted(starts, offsets, side="right") - 1] + 1] = True
+class _Chunk:
+    """One chunk: line arrays built once with numpy, then Python work per kept record only."""
 
-    def lines_text(lo: int, hi: int) -> bytes:
-        idx = [i for i in range(lo, hi) if not orphan[i]]
-        return b"".join(bytes(buf[starts[i]:ends[i]]) for i in idx)
+    def __init__(self, buf: memoryview | bytes, st: _State, plan: ScanPlan,
+                 res: ScanResult) -> None:
+        self.buf, self.st, self.plan, self.res = buf, st, plan, res
+        size = len(buf)
+        arr = np.frombuffer(buf, dtype=np.uint8)
+        if len(st.scratch) < size:
+            st.scratch = np.empty(size, dtype=bool)
+        eq = st.scratch[:size]
+        np.equal(arr, 10, out=eq)
+        nl = np.flatnonzero(eq)
+        n = len(nl) + (0 if len(nl) and nl[-1] == size - 1 else 1)
+        starts = np.empty(n, dtype=np.int64)
+        starts[0] = 0
+        starts[1:] = nl[: n - 1] + 1
+        ends = np.empty(n, dtype=np.int64)
+        ends[:-1] = starts[1:]
+        ends[-1] = size
+        self.arr, self.n, self.starts, self.ends = arr, n, starts, ends
+        self.lengths = ends - starts  # newline included
+        self.start_lines = np.flatnonzero(plan.start_shapes.match(buf, starts, self.lengths))
+        self.n_rec = len(self.start_lines)
+        self.first_start = int(self.start_lines[0]) if self.n_rec else n
 
-    # confirm candidates with the exact phrases (few records: the rest never leave numpy)
-    for c in np.flatnonzero(candidate[1:]):
-        c = int(c)
-        lo = int(start_lines[c])
-        hi = int(start_lines[c + 1]) if c + 1 < n_rec else n
-        keep[c + 1], attach_hit[c + 1] = plan.classify(lines_text(lo, hi))
-    if candidate[0]:  # the carried record's continuation lines in this chunk had a hit
-        k, att = plan.classify(lines_text(0, first_start))
-        keep[0] |= k
-        attach_hit[0] |= att
+    # -- the lines that start no record: continuation, or orphans -------------------------
+    def _others(self) -> None:
+        """Sets ``orphans`` (sorted line indexes) and counts every line of the chunk."""
+        st, res, n = self.st, self.res, self.n
+        self.orphans = _NONE
+        mask = np.ones(n, dtype=bool)
+        mask[self.start_lines] = False
+        others = np.flatnonzero(mask)
+        if len(others):
+            ends = self.ends[others]
+            content = self.lengths[others] - (self.arr[ends - 1] == 10)
+            blank = content == 0
+            if self.plan.continuation == "indented":
+                first = self.arr[self.starts[others]]
+                cont = blank | (first == 9) | (first == 32)
+            else:
+                cont = np.ones(len(others), dtype=bool)
+            raw_cont = cont.copy()
+            if not st.seen_record:
+                # continuation lines before any record of the file have nothing to attach to
+                lost = cont & (others < self.first_start) & ~blank
+                cont &= ~lost
+            orphan = ~cont
+            self.orphans = others[orphan]
+            if len(res.orphans) < MAX_ORPHAN_SAMPLES and len(self.orphans):
+                for i, li in zip(np.flatnonzero(orphan)[: MAX_ORPHAN_SAMPLES - len(res.orphans)],
+                                 self.orphans.tolist(), strict=False):
+                    reason = ("continuation line before the first record" if raw_cont[i]
+                              else "no record prefix (not a known line start, not indented)")
+                    res.orphans.append((st.line_base + li + 1, reason, self._line(li)))
+        res.lines += n
+        res.records += self.n_rec
+        res.unparsed += len(self.orphans)
+        res.continuation += n - self.n_rec - len(self.orphans)
+        long = np.flatnonzero(self.lengths > LONG_LINE)
+        if len(long):
+            content = self.lengths[long] - (self.arr[self.ends[long] - 1] == 10)
+            res.long_lines += int((content > LONG_LINE).sum())
 
-    # ---- the carried record: its lines before the first record start belong to it ----
-    if st.open:
-        lead = [i for i in range(first_start) if not orphan[i]] if first_start < n else None
-        if lead is None:  # the whole chunk continues the open record
-            _carry_add(st, lines_text(0, n))
-            st.carry_lines += int((~orphan).sum())
-        else:
-            _carry_add(st, lines_text(0, first_start))
-            st.carry_lines += len(lead)
-        st.carry_keep |= bool(keep[0])
-        st.carry_attach |= bool(attach_hit[0])
-        if first_start < n:
-            yield from _finish_carry(st, res, plan)
+    def _line(self, i: int) -> bytes:
+        return bytes(self.buf[self.starts[i]:self.ends[i]])
 
-    # ---- records starting in this chunk; the last one stays open ----
-    if n_rec == 0:
-        st.line_base += n
-        return
-    kept = keep[1:]
-    attach_ok = np.zeros(n_rec, dtype=bool)
-    for r in np.flatnonzero(attach_hit[1:] & ~kept):
-        r = int(r)
-        before = st.prev_kept if r == 0 else bool(kept[r - 1] or attach_ok[r - 1])
-        attach_ok[r] = before
-    for r in np.flatnonzero((kept | attach_ok)[:-1]):
-        r = int(r)
-        lo, hi = int(start_lines[r]), int(start_lines[r + 1])
-        text = lines_text(lo, hi).rstrip(b"\r\n")
-        if len(text) > MAX_RECORD:
-            text = text[:MAX_RECORD]
-            res.cut_records += 1
-        yield KeptRecord(line=st.line_base + lo + 1, text=text,
-                         n_lines=int((~orphan[lo:hi]).sum()),
-                         attach=bool(attach_ok[r] and not kept[r]))
-    last = n_rec - 1
-    lo = int(start_lines[last])
-    st.prev_kept = st.prev_kept if last == 0 else bool(kept[last - 1] or attach_ok[last - 1])
-    st.open = True
-    st.carry, st.carry_bytes = [], 0
-    _carry_add(st, lines_text(lo, n))
-    st.carry_line = st.line_base + lo + 1
-    st.carry_lines = int((~orphan[lo:n]).sum())
-    st.carry_keep = bool(kept[last])
-    st.carry_attach = bool(attach_hit[last + 1])
-    st.line_base += n
+    def _orphans_in(self, lo: int, hi: int) -> np.ndarray:
+        if not len(self.orphans):
+            return _NONE
+        a, b = np.searchsorted(self.orphans, (lo, hi))
+        return self.orphans[a:b]
+
+    def _text(self, lo: int, hi: int, limit: int = MAX_RECORD + 65536) -> bytes:
+        """Lines ``lo..hi-1`` without the orphans among them, whole lines up to ``limit``
+        bytes (a kept record is cut to MAX_RECORD anyway)."""
+        if hi <= lo:
+            return b""
+        start = int(self.starts[lo])
+        if self.ends[hi - 1] - start > limit:
+            hi = max(lo + 1, int(np.searchsorted(self.starts, start + limit)))
+        skip = self._orphans_in(lo, hi)
+        if not len(skip):
+            return bytes(self.buf[start:self.ends[hi - 1]])
+        skipped = set(skip.tolist())
+        return b"".join(self._line(i) for i in range(lo, hi) if i not in skipped)
+
+    def _span(self, r: int) -> tuple[int, int]:
+        """Lines of record ``r`` in this chunk (-1: the carried record's continuation)."""
+        lo = int(self.start_lines[r]) if r >= 0 else 0
+        hi = int(self.start_lines[r + 1]) if r + 1 < self.n_rec else self.n
+        return lo, hi
+
+    # -- anchor hits -> records -------------------------------------------------------------
+    def _hits(self) -> tuple[set[int], set[int]]:
+        """Records (-1: the carried one) holding a keep phrase, and those holding only an
+        attach phrase. Candidates of the fallback engine are confirmed here."""
+        keep: set[int] = set()
+        attach: set[int] = set()
+        offsets, kinds = self.plan.phrases.search(self.buf)
+        if not len(offsets):
+            return keep, attach
+        line = np.searchsorted(self.starts, offsets, side="right") - 1
+        if len(self.orphans):  # an orphan belongs to no record
+            ok = ~np.isin(line, self.orphans)
+            line, kinds = line[ok], kinds[ok]
+        rec = np.searchsorted(self.start_lines, line, side="right") - 1
+        candidates: set[int] = set()
+        for r, kind in zip(rec.tolist(), kinds.tolist(), strict=True):
+            if kind == KEEP:
+                keep.add(r)
+            elif kind == ATTACH:
+                attach.add(r)
+            elif kind == CANDIDATE:
+                candidates.add(r)
+        for r in sorted(candidates - keep):  # few records: the rest never leave numpy
+            k, a = self.plan.classify(self._text(*self._span(r), limit=1 << 62))
+            if k:
+                keep.add(r)
+            elif a:
+                attach.add(r)
+        return keep, attach - keep
+
+    # -- the pass ---------------------------------------------------------------------------
+    def scan(self) -> Iterator[KeptRecord]:
+        st, res, plan = self.st, self.res, self.plan
+        self._others()
+        if self.n_rec:
+            if res.first_time is None:
+                m = _TS.search(self._line(self.first_start))
+                res.first_time = m.group(0) if m else None
+            m = _TS.search(self._line(int(self.start_lines[-1])))
+            if m:
+                res.last_time = m.group(0)
+            st.seen_record = True
+        keep, attach = (set(), set()) if plan.keep_all else self._hits()
+
+        # the carried record: its lines before the first record start belong to it
+        if st.open:
+            lo, hi = 0, self.first_start
+            if st.carry_bytes < MAX_RECORD:
+                _carry_add(st, self._text(lo, hi))
+            st.carry_lines += hi - lo - len(self._orphans_in(lo, hi))
+            st.carry_keep |= -1 in keep
+            st.carry_attach |= -1 in attach
+            if self.n_rec:
+                yield from _finish_carry(st, res, plan)
+        if not self.n_rec:
+            st.line_base += self.n
+            return
+
+        # records starting in this chunk; an attach record counts only after a kept one
+        status: dict[int, bool] = {}  # record -> attached (False: kept for itself)
+        for r in (range(self.n_rec) if plan.keep_all else sorted((keep | attach) - {-1})):
+            if plan.keep_all or r in keep:
+                status[r] = False
+            elif (st.prev_kept if r == 0 else (r - 1) in status):
+                status[r] = True
+        last = self.n_rec - 1
+        for r, attached in status.items():
+            if r == last:
+                continue
+            lo, hi = self._span(r)
+            text = self._text(lo, hi).rstrip(b"\r\n")
+            if len(text) > MAX_RECORD:
+                text = text[:MAX_RECORD]
+                res.cut_records += 1
+            yield KeptRecord(line=st.line_base + lo + 1, text=text,
+                             n_lines=hi - lo - len(self._orphans_in(lo, hi)), attach=attached)
+
+        # the last record stays open: it may go on in the next chunk
+        lo, hi = self._span(last)
+        st.prev_kept = st.prev_kept if last == 0 else (last - 1) in status
+        st.open = True
+        st.carry, st.carry_bytes = [], 0
+        _carry_add(st, self._text(lo, hi))
+        st.carry_line = st.line_base + lo + 1
+        st.carry_lines = hi - lo - len(self._orphans_in(lo, hi))
+        st.carry_keep = plan.keep_all or last in keep
+        st.carry_attach = last in attach
+        st.line_base += self.n
