@@ -1,6 +1,6 @@
 """Ingest stage: stream a source as byte chunks that end at line boundaries.
 
-Never buffers a whole file: reads 8 MiB blocks into chunks cut after the last newline. A line
+Never buffers a whole file: reads 4 MiB blocks into chunks cut after the last newline. A line
 longer than MAX_LINE is cut, its tail skipped up to the next newline, and the cut is counted.
 """
 
@@ -15,7 +15,7 @@ from reformdiag.ingest.archive import open_hops, stream_problem
 from reformdiag.ingest.compression import open_decompressed
 from reformdiag.ingest.discover import Source
 
-BLOCK = 8 * 1024 * 1024
+BLOCK = 4 * 1024 * 1024
 MAX_LINE = 1024 * 1024  # longer lines are truncated with a note, never buffered whole
 HEAD_BYTES = 64 * 1024
 
@@ -72,7 +72,7 @@ def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK,
                 span: tuple[int, int] | None = None) -> Iterator[memoryview]:
     """Yield chunks that end with a newline (except possibly the last one).
 
-    One buffer is allocated per file and reused: fresh 8 MiB pages cost more than scanning
+    One buffer is allocated per file and reused: fresh 4 MiB pages cost more than scanning
     them. A chunk is a view into that buffer, valid until the next one is requested; the
     consumer copies out what it keeps. ``span`` (start, end): only those bytes of a plain
     file (a segment cut at a line start by ``ingest.split``).

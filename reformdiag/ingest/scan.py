@@ -96,7 +96,7 @@ class _State:
         self.line_base = 0  # lines before the current chunk
         self.seen_record = False
         self.prev_kept = False  # was the record before the open one kept? (for attach)
-        self.scratch = np.empty(0, dtype=bool)  # reused: fresh pages cost more than the scan
+        self.scratch = np.empty(NEWLINE_BLOCK, dtype=bool)  # reused: fresh pages cost more
 
 
 def scan(chunks: Iterable[bytes], plan: ScanPlan) -> ScanResult:
@@ -143,6 +143,22 @@ def _finish_carry(st: _State, res: ScanResult, plan: ScanPlan) -> Iterator[KeptR
 
 
 _NONE = np.zeros(0, dtype=np.int64)
+NEWLINE_BLOCK = 1 << 20
+
+
+def _newlines(arr: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """Offsets of every newline, found 1 MiB at a time into one reused scratch array (a
+    chunk-sized one would cost 8 MB of memory for nothing; a fresh one, time)."""
+    parts = []
+    for start in range(0, len(arr), NEWLINE_BLOCK):
+        part = arr[start:start + NEWLINE_BLOCK]
+        eq = scratch[:len(part)]
+        np.equal(part, 10, out=eq)
+        found = np.flatnonzero(eq)
+        if start:
+            found += start
+        parts.append(found)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 class _Chunk:
@@ -153,11 +169,7 @@ class _Chunk:
         self.buf, self.st, self.plan, self.res = buf, st, plan, res
         size = len(buf)
         arr = np.frombuffer(buf, dtype=np.uint8)
-        if len(st.scratch) < size:
-            st.scratch = np.empty(size, dtype=bool)
-        eq = st.scratch[:size]
-        np.equal(arr, 10, out=eq)
-        nl = np.flatnonzero(eq)
+        nl = _newlines(arr, st.scratch)
         n = len(nl) + (0 if len(nl) and nl[-1] == size - 1 else 1)
         starts = np.empty(n, dtype=np.int64)
         starts[0] = 0
