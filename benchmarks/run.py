@@ -5,13 +5,14 @@
 
 For each tool (median of --repeat runs): wall time (process start to exit), MB/s, lines/s,
 ratio to grep, peak RSS of the largest process (wait4) and peak memory of all its processes
-together (the sum of their proportional set sizes, sampled from /proc every 10 ms). grep searches the same anchor phrases
-stage one uses (every format's template anchors and keep phrases, plus the rules' anchors),
-with -F -c over the same files. lnav runs headless with the openGauss pg_log format kept in
-benchmarks/lnav and counts the parsed lines (pg_log files only: it has no DMS/CM format).
-pgBadger runs with the OM log_line_prefix on the pg_log files (it finds nothing in them, as
-its users report, but it reads them). Tools that are not installed are skipped with a note.
-Prints a markdown table; --json writes the raw numbers.
+together (the sum of their proportional set sizes, sampled from /proc every 10 ms).
+
+grep searches the same anchor phrases stage one uses (every format's template anchors and
+keep phrases, plus the rules' anchors), with -F -c over the same files. lnav runs headless
+with the openGauss pg_log format kept in benchmarks/lnav and counts the parsed lines (pg_log
+files only: it has no DMS/CM format). pgBadger runs with the OM log_line_prefix on the pg_log
+files (it finds nothing in them, as its users report, but it reads them). Tools that are not
+installed are skipped with a note. Prints a markdown table; --json writes the raw numbers.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from reformdiag.pipeline import SegmentResult, Sniffed
 
 _ANALYSER = None  # the FileAnalyser of this worker (set by the parent before forking)
+# Below this many bytes a bundle is read in this process: starting workers and shipping their
+# events back costs more than it saves (measured: 0.3 s more with 2 workers on a 100 KB sample).
+MIN_PARALLEL_BYTES = 16 * 1024 * 1024
 
 
 def default_jobs() -> int:
@@ -109,7 +112,8 @@ def run_files(analyser: object, sources: list[Source], jobs: int, engine: str = 
                 yield source, report, events
         return
     forking = "fork" in multiprocessing.get_all_start_methods()
-    tasks, split = _tasks(analyser, sources) if jobs > 1 and forking else ([], {})
+    worth_it = jobs > 1 and forking and sum(s.size for s in sources) >= MIN_PARALLEL_BYTES
+    tasks, split = _tasks(analyser, sources) if worth_it else ([], {})
     if len(tasks) <= 1:
         for source in sources:
             report, events = analyser.run(source)  # type: ignore[attr-defined]

@@ -14,6 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLES = sorted(p / "bundle" for p in (ROOT / "samples").iterdir() if (p / "bundle").is_dir())
 
 
+@pytest.fixture(autouse=True)
+def _always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The samples are small: make --jobs use workers for them anyway."""
+    monkeypatch.setattr("reformdiag.parallel.MIN_PARALLEL_BYTES", 0)
+
+
 @pytest.mark.parametrize("bundle", BUNDLES, ids=lambda p: p.parent.name)
 def test_jobs_do_not_change_the_report(bundle: Path) -> None:
     runner = CliRunner()
@@ -101,3 +107,12 @@ def test_cuts_are_safe_record_starts(tmp_path: Path) -> None:
         assert data[seg.start - 1:seg.start] == b"\n"
         assert plan.is_record_start(first)
         assert b"DETAIL:" not in first  # an attach-only record is never first
+
+
+def test_small_bundles_stay_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reformdiag.parallel as parallel
+
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 16 * 1024 * 1024)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", None)  # would fail if used
+    events, inputs = _snapshot([BUNDLES[0]], jobs=2)
+    assert inputs and all(i["status"] for i in inputs)
