@@ -8,12 +8,14 @@ import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.console import Console
 
 from reformdiag.errors import DefinitionError, ReformdiagError, UsageError
+
+if TYPE_CHECKING:  # rich is imported when a console is made: JSON and files never need it
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,6 +25,8 @@ def stdout_console(file: Any = None, wrap: bool = True) -> Console:
 
     ``wrap=False`` keeps one record per line in pipes (for grep); paragraphs wrap at 100.
     """
+    from rich.console import Console
+
     target = file or sys.stdout
     is_tty = hasattr(target, "isatty") and target.isatty()
     plain = not is_tty or "NO_COLOR" in os.environ
@@ -34,6 +38,8 @@ def stdout_console(file: Any = None, wrap: bool = True) -> Console:
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, no_color="NO_COLOR" in os.environ)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from reformdiag.cli.common import error_boundary, stderr_console, stdout_console
 from reformdiag.errors import ReformdiagError
@@ -16,6 +15,8 @@ app = typer.Typer(help="Supported log formats.", no_args_is_help=True)
 @error_boundary
 def list_formats() -> None:
     """List every supported format with its system, sources and template count."""
+    from rich.table import Table
+
     registry = load_registry()
     table = Table(title="Supported formats", title_justify="left")
     for col in ("format", "system", "sources", "templates", "title"):

@@ -8,18 +8,15 @@ JSON may be going.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 DELAY = 0.5  # seconds of reading before a bar is worth drawing
 
@@ -28,8 +25,13 @@ class FileProgress:
     """``pipeline.Progress`` callback that draws a bar of bytes read, file by file."""
 
     def __init__(self, console: Console | None = None, delay: float | None = None) -> None:
-        self.console = console or Console(stderr=True, highlight=False)
-        self.enabled = self.console.is_terminal and not self.console.is_dumb_terminal
+        self.console = console
+        if console is None and _terminal_possible():
+            from rich.console import Console
+
+            self.console = Console(stderr=True, highlight=False)
+        self.enabled = (self.console is not None and self.console.is_terminal
+                        and not self.console.is_dumb_terminal)
         self.delay = DELAY if delay is None else delay
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
@@ -56,6 +58,14 @@ class FileProgress:
         with self._lock:
             if self._closed or self._bar is not None:
                 return
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             name, done, total = self._state
             self._bar = Progress(TextColumn("[bold]reading"), BarColumn(), DownloadColumn(),
                                  TimeElapsedColumn(), TextColumn("{task.fields[file]}"),
@@ -79,6 +89,17 @@ class FileProgress:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _terminal_possible() -> bool:
+    """False when rich would surely find no terminal on stderr (a pipe or a file, and none
+    of the variables that make rich assume one), so a run into a pipe never imports rich."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return True
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _short(path: str, width: int = 40) -> str:

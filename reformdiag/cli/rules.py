@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from reformdiag.cli.common import error_boundary, stdout_console
 from reformdiag.errors import UsageError
@@ -29,6 +27,8 @@ def _find(rule_ref: str, extra: list[Path]):  # type: ignore[no-untyped-def]
 @error_boundary
 def list_rules(rules_dir: list[Path] = RulesDirOpt) -> None:
     """List every rule: id, level, name, the documented cases it encodes."""
+    from rich.table import Table
+
     from reformdiag.diagnose.catalog import rule_set
 
     table = Table(title="Rules", title_justify="left")
@@ -60,6 +60,8 @@ def explain_text(rule) -> str:  # type: ignore[no-untyped-def]
 def show_rule(rule_ref: str = typer.Argument(..., help="Rule id, name or case id."),
               rules_dir: list[Path] = RulesDirOpt) -> None:
     """Show one rule: what it detects, why, remediation, documented case."""
+    from rich.markup import escape
+
     stdout_console().print(escape(explain_text(_find(rule_ref, rules_dir))))
 
 
@@ -67,6 +69,8 @@ def show_rule(rule_ref: str = typer.Argument(..., help="Rule id, name or case id
 def explain(rule_ref: str = typer.Argument(..., help="Rule id (OG001), name or case (OG-C01)."),
             rules_dir: list[Path] = RulesDirOpt) -> None:
     """Explain a rule: what it detects, why it matters, remediation, documented case."""
+    from rich.markup import escape
+
     stdout_console().print(escape(explain_text(_find(rule_ref, rules_dir))))
 
 
@@ -84,7 +88,7 @@ def check_rules(
 
     folders = [p for p in (paths or []) if p.is_dir()]
     files = [p for p in (paths or []) if p.is_file()]
-    rules = rule_set(folders)
+    rules = rule_set(folders, fresh=True)
     if files:
         from reformdiag.diagnose.catalog import known_kinds, known_sources
         from reformdiag.diagnose.rules import load_rule

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reformdiag.diagnose.rules import Rule, load_rules
+from reformdiag.parse.defcache import cached
 from reformdiag.parse.registry import Registry, default_registry
 
 EPISODE_KINDS = {"first_round_reform", "reform_round", "failover_attempt", "failover_recovery",
@@ -32,16 +33,20 @@ def known_sources(registry: Registry) -> set[str]:
 _PACKAGED: list[Rule] | None = None
 
 
-def rule_set(extra: list[Path] | None = None, registry: Registry | None = None) -> list[Rule]:
-    """The packaged rules (loaded once per process: a batch runs many bundles) plus ``extra``
-    folders (always read afresh: a user may be editing them)."""
+def rule_set(extra: list[Path] | None = None, registry: Registry | None = None,
+             fresh: bool = False) -> list[Rule]:
+    """The packaged rules (loaded once per process: a batch runs many bundles; and kept
+    between runs while no definition changes, ``parse/defcache.py``) plus ``extra`` folders
+    (always read afresh: a user may be editing them). ``fresh`` loads and checks every file
+    again (``rules check``)."""
     global _PACKAGED
     if registry is default_registry():
         registry = None
-    if extra or registry is not None:
+    if extra or registry is not None or fresh:
         registry = registry or default_registry()
         return load_rules(extra, known_sources(registry), known_kinds(registry))
     if _PACKAGED is None:
         registry = default_registry()
-        _PACKAGED = load_rules(None, known_sources(registry), known_kinds(registry))
+        _PACKAGED = cached("rules", lambda: load_rules(None, known_sources(registry),
+                                                       known_kinds(registry)))
     return list(_PACKAGED)

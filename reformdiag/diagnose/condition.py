@@ -34,9 +34,14 @@ _GRAMMAR = Path(__file__).with_name("condition.lark")
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    # cache=True: Lark keeps the compiled tables in the temp dir (keyed by grammar hash),
-    # which saves ~0.4 s at every start.
-    return Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr", cache=True)
+    # Lark keeps the compiled tables in a file (checked against the grammar's hash), which
+    # saves ~0.4 s at every start. The file is a pickle: it lives in the user's private
+    # cache folder, not loose in the shared temp dir (parse/defcache.py).
+    from reformdiag.parse.defcache import cache_dir
+
+    folder = cache_dir()
+    cache: str | bool = str(folder / "condition.lark") if folder is not None else False
+    return Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr", cache=cache)
 
 
 class ConditionError(ValueError):

@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from jinja2 import UndefinedError
-
 from reformdiag.diagnose.condition import Evaluator, Match
 from reformdiag.diagnose.episodes import EPISODE, build_episodes
 
 __all__ = ["Diagnosis", "build_episodes", "diagnose"]
-from reformdiag.diagnose.rules import TEMPLATES, Rule
+from reformdiag.diagnose.rules import Rule, templates
 from reformdiag.diagnose.select import matches as selection_matches
 from reformdiag.model import (
     SEVERITY_RANK,
@@ -239,9 +237,11 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _render(rule: Rule, key: str, text: str, ctx: dict[str, Any]) -> str:
+    from jinja2 import UndefinedError  # only when a rule fires (see rules.templates)
+
     try:
-        return " ".join(TEMPLATES.from_string(text).render(**ctx).split()) if key == "root_cause" \
-            else TEMPLATES.from_string(text).render(**ctx).strip()
+        return " ".join(templates().from_string(text).render(**ctx).split()) \
+            if key == "root_cause" else templates().from_string(text).render(**ctx).strip()
     except (UndefinedError, AttributeError, TypeError) as exc:
         # a value the rule expected is not in this match: say so rather than crash
         return f"{text.strip()}  [template value missing: {exc}]"
@@ -274,8 +274,10 @@ def _figures(rule: Rule, match: Match, ctx: dict[str, Any]) -> dict[str, dict[st
         elif "count" in spec:
             value = len(match.events.get(spec["count"], []))
         elif "value" in spec:
+            from jinja2 import UndefinedError
+
             try:
-                rendered = TEMPLATES.from_string(str(spec["value"])).render(**ctx).strip()
+                rendered = templates().from_string(str(spec["value"])).render(**ctx).strip()
             except (UndefinedError, AttributeError, TypeError):
                 rendered = ""
             value = _number(rendered)

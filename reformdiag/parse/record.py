@@ -30,7 +30,7 @@ def parse_record(
     """Parse one record. Never raises on bad input: returns Unparsed instead."""
     spec = fmt.spec
     try:
-        tree = fmt.parser.parse(text)
+        tree = fmt.record_parser.parse(text)
     except UnexpectedInput as exc:
         return Unparsed(file, line, explain_failure(exc, text, spec.id), text.split("\n", 1)[0])
     header = fmt.transformer.transform(tree)

@@ -37,6 +37,18 @@ def read_timestamp(text: str, formats: tuple[str, ...] = ()) -> tuple[datetime |
     is read as milliseconds, never as a decimal fraction of a second.
     """
     text = text.strip()
+    if (len(text) == 23 and text.find(".") == 19 and text[4] == "-" and text[7] == "-"
+            and text[13] == ":" and text[16] == ":" and text[20:].isdigit()):
+        # The common case (``2024-09-19 17:14:37.354``, every kept pg_log and CM record) in
+        # C: the fields ``_read_iso`` reads, at a quarter of the cost.
+        try:
+            return datetime.fromisoformat(text), ""
+        except ValueError:
+            pass
+    return _read_iso(text, formats)
+
+
+def _read_iso(text: str, formats: tuple[str, ...]) -> tuple[datetime | None, str]:
     base, _, frac = text.partition(".")
     try:
         moment = datetime(

@@ -28,6 +28,11 @@ from reformdiag.parse.spec import as_number
 
 # Terminals that fill the Header itself rather than ``fields``.
 _SPECIAL = {"TIMESTAMP": "time", "UTC_OFFSET": "utc_offset", "LEVEL": "level", "MODULE": "module"}
+_NOT_OFFSET = re.compile(r"[^0-9+-]")
+
+
+def _glue(m: re.Match[str]) -> str:
+    return m.group(0).replace(" ", "_")
 
 
 @dataclass(slots=True)
@@ -91,33 +96,42 @@ class SpecTransformer:
         self.merges = [re.compile(m) for m in merges]
         # Codes that look numeric but are not numbers (SQLSTATE 25006, error codes).
         self.text_fields = frozenset(spec_data.get("text_fields", []) or [])
+        self._plans: dict[tuple[str, str], tuple[str, re.Pattern[str] | None]] = {}
 
     def _value(self, name: str, text: str) -> Any:
         return text if name in self.text_fields else as_number(text)
 
     # -- tree walking --------------------------------------------------------
+    # Leaves are told from subtrees by ``isinstance(child, Tree)``: with the lark-cython
+    # accelerator (registry.py) tokens are not ``lark.Token`` (nor str), though they have the
+    # same ``type`` and ``str()``. Kept records go through here one by one, so the per-token
+    # work is planned once per (rule, terminal) pair (``_plan``).
     def transform(self, tree: Tree) -> Header:
         header = Header()
         prefix: list[str] = []
         for child in tree.children:
-            if isinstance(child, Tree) and child.data == "continuation":
-                header.continuation.append(
-                    "".join(str(t) for t in child.children if t.type != "NL")
-                )
-            elif isinstance(child, Tree):
-                header.rule = str(child.data)
-                self._walk(child, header, prefix)
+            if isinstance(child, Tree):
+                data = child.data
+                if data == "continuation":
+                    header.continuation.append(
+                        "".join(str(t) for t in child.children if t.type != "NL")
+                    )
+                else:
+                    header.rule = str(data)
+                    self._walk(child, header, prefix)
             else:
                 self._token(child, header, header.rule)
         if prefix:
             self._name_prefix(prefix, header)
-        for key, value in (self.rule_fields.get(header.rule) or {}).items():
-            if key == "module":
-                header.module = header.module or str(value)
-            elif key == "level":
-                header.level_word = header.level_word or str(value)
-            elif not key.startswith("__"):
-                header.fields.setdefault(key, value)
+        rule_fields = self.rule_fields.get(header.rule)
+        if rule_fields:
+            for key, value in rule_fields.items():
+                if key == "module":
+                    header.module = header.module or str(value)
+                elif key == "level":
+                    header.level_word = header.level_word or str(value)
+                elif not key.startswith("__"):
+                    header.fields.setdefault(key, value)
         if self.message_suffix is not None:
             text = header.message if not header.continuation else header.continuation[-1]
             m = self.message_suffix.search(text)
@@ -131,15 +145,23 @@ class SpecTransformer:
         return header
 
     def _walk(self, tree: Tree, header: Header, prefix: list[str]) -> None:
+        rule = str(tree.data)
         for child in tree.children:
-            if isinstance(child, Token):
-                self._token(child, header, str(tree.data), prefix)
+            if not isinstance(child, Tree):
+                self._token(child, header, rule, prefix)
             elif child.data == "field":  # one field per token (grammars that list them)
                 prefix.append(str(child.children[0]))
             elif child.data == "message":
-                header.message = " ".join(str(t) for t in child.children).strip()
+                header.message = " ".join([str(t) for t in child.children]).strip()
             else:
                 self._walk(child, header, prefix)
+
+    def _plan(self, rule: str, name: str) -> tuple[str, re.Pattern[str] | None]:
+        """Where a terminal of a rule goes: (target, cleaning regex)."""
+        cfg = self.token_fields.get(f"{rule}.{name}") or self.token_fields.get(name)
+        if cfg is not None:
+            return cfg.name, cfg.regex
+        return _SPECIAL.get(name, name.lower()), None
 
     def _token(self, token: Token, header: Header, rule: str, prefix: list[str] | None = None
                ) -> None:
@@ -147,18 +169,20 @@ class SpecTransformer:
         if name == "PREFIX" and prefix is not None:  # the whole prefix as one token
             prefix.extend(str(token).split())
             return
+        plan = self._plans.get((rule, name))
+        if plan is None:
+            plan = self._plans[(rule, name)] = self._plan(rule, name)
+        target, regex = plan
         text = str(token).strip()
-        cfg = self.token_fields.get(f"{rule}.{name}") or self.token_fields.get(name)
-        if cfg is not None and cfg.regex is not None:
-            m = cfg.regex.search(text)
+        if regex is not None:
+            m = regex.search(text)
             if m is None:
                 return
             text = m.group(1) if m.groups() else m.group(0)
-        target = cfg.name if cfg is not None else _SPECIAL.get(name, name.lower())
         if target == "time":
             header.time_text = text
         elif target == "utc_offset":
-            digits = re.sub(r"[^0-9+-]", "", text) or "0"
+            digits = _NOT_OFFSET.sub("", text) or "0"
             header.utc_offset_min = int(digits) * 60
         elif target == "level":
             header.level_word = text.strip("[]:> ")
@@ -166,13 +190,16 @@ class SpecTransformer:
             header.module = text.strip("[] ")
         elif target == "message":
             header.message = text
+        elif target in self.text_fields:
+            header.fields[target] = text
         else:
-            header.fields[target] = self._value(target, text)
+            header.fields[target] = as_number(text)
 
     def _name_prefix(self, values: list[str], header: Header) -> None:
         for pattern in self.merges:
-            values = pattern.sub(lambda m: m.group(0).replace(" ", "_"), " ".join(values)).split()
+            values = pattern.sub(_glue, " ".join(values)).split()
         joined = " ".join(values)
+        fields, text_fields = header.fields, self.text_fields
         for layout in self.layouts:
             if layout.when is not None and not layout.when.search(joined):
                 continue
@@ -180,10 +207,10 @@ class SpecTransformer:
             if len(values) < n_head + n_tail:
                 continue
             for name, value in zip(layout.head, values[:n_head], strict=True):
-                header.fields[name] = self._value(name, value)
+                fields[name] = value if name in text_fields else as_number(value)
             tail_values = values[len(values) - n_tail:] if n_tail else []
             for name, value in zip(layout.tail, tail_values, strict=True):
-                header.fields[name] = self._value(name, value)
+                fields[name] = value if name in text_fields else as_number(value)
             if layout.middle:
                 middle = values[n_head: len(values) - n_tail]
                 if middle:

@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from reformdiag.errors import DefinitionError, ErrorLocation
 
-# The C loader (libyaml) is ~10x faster and still gives every node its position; rules and
-# specs are loaded at every start, so it matters.
-_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+@lru_cache(maxsize=1)
+def _loader() -> Any:
+    """Safe loader that records the line of every mapping key in ``__lines__``.
 
-class _LineLoader(_BASE):  # type: ignore[misc,valid-type]
-    """Safe loader that records the line of every mapping key in ``__lines__``."""
+    Built when a file is first read: a run that takes its definitions from the cache
+    (``parse/defcache.py``) never imports yaml (~15 ms).
+    """
+    import yaml
 
+    # The C loader (libyaml) is ~10x faster and still gives every node its position; rules
+    # and specs are loaded at every start, so it matters.
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    lines = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if isinstance(key, str):
-            lines[key] = key_node.start_mark.line + 1
-    mapping["__line__"] = node.start_mark.line + 1
-    mapping["__lines__"] = lines
-    return mapping
+    class LineLoader(base):  # type: ignore[misc,valid-type]
+        pass
 
+    def construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+        mapping = loader.construct_mapping(node, deep=True)
+        lines = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node)
+            if isinstance(key, str):
+                lines[key] = key_node.start_mark.line + 1
+        mapping["__line__"] = node.start_mark.line + 1
+        mapping["__lines__"] = lines
+        return mapping
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return LineLoader
 
 
 def load_yaml(path: Path) -> Any:
@@ -39,8 +46,10 @@ def load_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DefinitionError(f"cannot read {path.name}: {exc}", ErrorLocation(str(path))) from exc
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = ErrorLocation(str(path), mark.line + 1, mark.column + 1) if mark else ErrorLocation(
