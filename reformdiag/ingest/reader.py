@@ -77,6 +77,8 @@ def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK,
     consumer copies out what it keeps. ``span`` (start, end): only those bytes of a plain
     file (a segment cut at a line start by ``ingest.split``).
     """
+    if not source.hops and source.compression is None:  # a small file, a small buffer
+        block = max(64 * 1024, min(block, source.size + 1))
     buf = bytearray(block + MAX_LINE + 1)
     view = memoryview(buf)
     fill = 0  # bytes of an unfinished line kept at the front of buf
