@@ -88,10 +88,10 @@ def main() -> None:
         if not sample:
             continue
         for _, text in sample[:50]:  # warm up
-            loaded.parser.parse(text)
+            loaded.record_parser.parse(text)
         t = time.perf_counter()
         for _, text in sample:
-            loaded.parser.parse(text)
+            loaded.record_parser.parse(text)
         lark_us = (time.perf_counter() - t) / len(sample) * 1e6
         t = time.perf_counter()
         for name, text in sample:
