@@ -76,13 +76,13 @@ def _measure_once(cmd: list[str], env: dict[str, str] | None,
             pss, rss = _tree_memory(proc.pid)
             peak[0], peak[1] = max(peak[0], pss), max(peak[1], rss)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    if sample_memory:
+    sampler = threading.Thread(target=sample, daemon=True) if sample_memory else None
+    if sampler is not None:
         sampler.start()
     _, status, _ = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     stop.set()
-    if sample_memory:
+    if sampler is not None:
         sampler.join()
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     code = os.waitstatus_to_exitcode(status)

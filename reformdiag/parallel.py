@@ -70,21 +70,19 @@ def _work(task: _Task) -> list[tuple[object, ...]]:
     return out
 
 
+@dataclasses.dataclass(slots=True)
 class _Task:
     """Whole files (an archive's members travel together), or one segment of a large file."""
 
-    __slots__ = ("indexes", "sources", "segment", "fmt_id", "size")
+    indexes: list[int]
+    sources: list[Source]
+    segment: Segment | None = None
+    fmt_id: str = ""
 
-    def __init__(self, indexes: list[int], sources: list[Source],
-                 segment: Segment | None = None, fmt_id: str = "") -> None:
-        self.indexes, self.sources, self.segment, self.fmt_id = indexes, sources, segment, fmt_id
-        self.size = segment.end - segment.start if segment else sum(s.size for s in sources)
-
-    def __getstate__(self) -> tuple[object, ...]:
-        return self.indexes, self.sources, self.segment, self.fmt_id, self.size
-
-    def __setstate__(self, state: tuple[object, ...]) -> None:
-        self.indexes, self.sources, self.segment, self.fmt_id, self.size = state  # type: ignore
+    @property
+    def size(self) -> int:
+        seg = self.segment
+        return seg.end - seg.start if seg else sum(s.size for s in self.sources)
 
 
 def _groups(sources: list[Source]) -> list[list[int]]:

@@ -287,8 +287,7 @@ class FileAnalyser:
             report.notes.extend(failed.notes)
             return report, []
         events: list[Event] = []
-        tally = ReadTally()
-        orphans: list[Unparsed] = []
+        tally = ReadTally()  # the parts' tallies summed, orphan lines included
         base = 0  # lines before the segment
         for part in parts:
             for ev in part.events:
@@ -300,14 +299,13 @@ class FileAnalyser:
             events.extend(part.events)
             room = MAX_UNPARSED_KEPT - len(report.unparsed_lines)
             report.unparsed_lines.extend(part.report.unparsed_lines[:max(0, room)])
-            orphans.extend(part.tally.orphans)
             tally.add(part.tally)
             for name in ("lines", "records", "continuation", "unparsed", "events"):
                 setattr(report, name, getattr(report, name) + getattr(part.report, name))
             report.first = report.first or part.report.first
             report.last = part.report.last or report.last
             base += part.report.lines
-        report.unparsed_lines.extend(orphans[:MAX_ORPHAN_SAMPLES])
+        report.unparsed_lines.extend(tally.orphans[:MAX_ORPHAN_SAMPLES])
         report.notes.extend(tally.notes(report.lines))
         return self._finish(known, events)
 

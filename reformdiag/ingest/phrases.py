@@ -104,10 +104,10 @@ class PhraseSearch:
         if self._exact is None:
             self._exact = ahocorasick_rs.BytesAhoCorasick(
                 self.phrases, implementation=ahocorasick_rs.Implementation.DFA)
-        keep = attach = False
+        attach = False
         for pid, _, _ in self._exact.find_matches_as_indexes(text, overlapping=True):
             if self._kind[pid] == ATTACH:
                 attach = True
             else:
                 return True, attach
-        return keep, attach
+        return False, attach

@@ -148,7 +148,7 @@ NEWLINE_BLOCK = 1 << 20
 
 def _newlines(arr: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     """Offsets of every newline, found 1 MiB at a time into one reused scratch array (a
-    chunk-sized one would cost 8 MB of memory for nothing; a fresh one, time)."""
+    chunk-sized one would cost a chunk's worth of memory for nothing; a fresh one, time)."""
     parts = []
     for start in range(0, len(arr), NEWLINE_BLOCK):
         part = arr[start:start + NEWLINE_BLOCK]

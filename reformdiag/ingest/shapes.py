@@ -1,11 +1,11 @@
 """Ingest stage: record-start shapes, checked at every line start of a chunk at once.
 
 A shape is a byte pattern from the format spec: ``#`` a digit, ``?`` any byte, anything else
-itself (``####-##-## ##:##:##``). It is compiled into masks over 8-byte words: the first
-``8 * K`` bytes of every line are gathered in one numpy step (a strided view of the chunk as
-rows of K unaligned little-endian words, no copy of the chunk) and compared under the masks,
-SWAR style: literal bytes exactly, digits by their high nibble and a carry test on the low
-one. Every position of the shape is checked.
+itself (``####-##-## ##:##:##``). It is compiled into masks over K 8-byte words: word j of
+every line start is gathered for all the lines of a chunk at once (from an aligned uint64
+view, two neighbours shifted together; see ``_words``) and compared under the masks, SWAR
+style: literal bytes exactly, digits by their high nibble and a carry test on the low one.
+Every position of the shape is checked.
 """
 
 from __future__ import annotations
