@@ -18,6 +18,7 @@ selection name, plus its time span and nodes. Semantics, chosen to be explicit a
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,26 +56,40 @@ class ConditionError(ValueError):
 @dataclass
 class Match:
     events: dict[str, list[Event]] = field(default_factory=dict)
+    # all_events/start/end are read many times (incident grouping, absence windows); they are
+    # computed once, after the match is built (nothing adds events to a match once read)
+    _all: list[Event] | None = field(default=None, init=False, repr=False, compare=False)
+    _span: tuple[datetime | None, datetime | None] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     @property
     def all_events(self) -> list[Event]:
-        seen: dict[int, Event] = {}
-        for evs in self.events.values():
-            for e in evs:
-                seen[id(e)] = e
-        return sorted(seen.values(), key=lambda e: (e.time is None, e.time or datetime.min))
+        if self._all is None:
+            seen: dict[int, Event] = {}
+            for evs in self.events.values():
+                for e in evs:
+                    seen[id(e)] = e
+            self._all = sorted(seen.values(),
+                               key=lambda e: (e.time is None, e.time or datetime.min))
+        return self._all
+
+    def _times(self) -> tuple[datetime | None, datetime | None]:
+        if self._span is None:
+            events = self.all_events
+            times = [e.time for e in events if e.time]
+            # an episode lasts until its own end, not just its first line
+            ends = [t for e in events for t in (e.time, e.fields.get("end"))
+                    if isinstance(t, datetime)]
+            self._span = (min(times) if times else None, max(ends) if ends else None)
+        return self._span
 
     @property
     def start(self) -> datetime | None:
-        times = [e.time for e in self.all_events if e.time]
-        return min(times) if times else None
+        return self._times()[0]
 
     @property
     def end(self) -> datetime | None:
-        # an episode lasts until its own end, not just its first line
-        times = [t for e in self.all_events for t in (e.time, e.fields.get("end"))
-                 if isinstance(t, datetime)]
-        return max(times) if times else None
+        return self._times()[1]
 
     @property
     def nodes(self) -> list[str]:
@@ -84,7 +99,8 @@ class Match:
         out = {k: list(v) for k, v in self.events.items()}
         for k, v in other.events.items():
             out.setdefault(k, [])
-            out[k].extend(e for e in v if all(e is not x for x in out[k]))
+            known = {id(x) for x in out[k]}
+            out[k].extend(e for e in v if id(e) not in known)
         return Match(out)
 
 
@@ -132,17 +148,28 @@ class Evaluator:
     def __init__(self, select: Selector, bundle_end: datetime | None) -> None:
         self.select = select
         self.bundle_end = bundle_end
+        self.node: str | None = None
+        # A condition is evaluated once per node (group by node), and an absence is checked
+        # once per match: both reuse what was already computed for this (term, node).
+        self._picked: dict[str, dict[str | None, list[Event]]] = {}
+        self._done: dict[tuple[int, str | None], list[Match]] = {}
 
     def run(self, cond: Condition, node: str | None = None) -> list[Match]:
         self.node = node
-        return self._eval(cond.tree)
+        return list(self._eval(cond.tree))
 
     # -- helpers -------------------------------------------------------------
     def _events(self, name: str) -> list[Event]:
-        events = self.select(name)
-        if self.node is not None:
-            events = [e for e in events if e.node == self.node]
-        return sorted((e for e in events if e.time is not None), key=lambda e: e.time)
+        """The timed events of a selection, in time order, on the current node (if any)."""
+        per_node = self._picked.get(name)
+        if per_node is None:
+            timed = sorted((e for e in self.select(name) if e.time is not None),
+                           key=lambda e: e.time)
+            per_node = {None: timed}
+            for e in timed:
+                per_node.setdefault(e.node, []).append(e)
+            self._picked[name] = per_node
+        return per_node.get(self.node, [])
 
     @staticmethod
     def _opts(children: list[object]) -> tuple[timedelta | None, str | None]:
@@ -155,8 +182,12 @@ class Evaluator:
         return window, scope
 
     def _eval(self, tree: Tree | Token) -> list[Match]:
-        kind = tree.data if isinstance(tree, Tree) else "ref"
-        return getattr(self, f"_{kind}")(tree)
+        """The matches of a term (shared: callers build new lists, never change this one)."""
+        key = (id(tree), self.node)
+        if key not in self._done:
+            kind = tree.data if isinstance(tree, Tree) else "ref"
+            self._done[key] = getattr(self, f"_{kind}")(tree)
+        return self._done[key]
 
     def _ref(self, tree: Tree | Token) -> list[Match]:
         name = str(tree.children[0]) if isinstance(tree, Tree) else str(tree)
@@ -215,15 +246,20 @@ class Evaluator:
         names = [str(c) for c in tree.children if isinstance(c, Token)]
         window, scope = self._opts(tree.children)
         lists = [self._events(n) for n in names]
+        times = [[e.time for e in events] for events in lists]
         out: list[Match] = []
         for first in lists[0]:
             chain = [first]
-            for nxt in lists[1:]:
+            for nxt, nxt_times in zip(lists[1:], times[1:], strict=True):
                 prev = chain[-1]
-                cand = next((e for e in nxt if all(e is not c for c in chain)
-                             and e.time >= prev.time
-                             and (window is None or e.time - first.time <= window)
-                             and self._scoped(scope, chain, e)), None)
+                cand = None
+                # the lists are in time order: start at prev's time, stop past the window
+                for e in nxt[bisect_left(nxt_times, prev.time):]:
+                    if window is not None and e.time - first.time > window:
+                        break
+                    if all(e is not c for c in chain) and self._scoped(scope, chain, e):
+                        cand = e
+                        break
                 if cand is None:
                     break
                 chain.append(cand)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from reformdiag.diagnose.condition import Evaluator, Match
 from reformdiag.diagnose.episodes import EPISODE, build_episodes
 
 __all__ = ["Diagnosis", "build_episodes", "diagnose"]
 from reformdiag.diagnose.rules import Rule, templates
-from reformdiag.diagnose.select import matches as selection_matches
+from reformdiag.diagnose.select import compile_selection
 from reformdiag.model import (
     SEVERITY_RANK,
     Event,
@@ -28,6 +29,9 @@ from reformdiag.model import (
     RuleOutcome,
 )
 from reformdiag.timeline.cluster import ClusterMap
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 INCIDENT_GAP = timedelta(minutes=5)  # matches of one rule closer than this are one incident
 MAX_EVIDENCE = 12
@@ -124,8 +128,10 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
     episodes = build_episodes(events)
     pool = sorted([*events, *episodes], key=lambda e: (e.time is None, e.time or datetime.min))
     by_kind: dict[str, list[Event]] = {}
+    by_source: dict[str, list[Event]] = {}
     for ev in pool:
         by_kind.setdefault(ev.kind, []).append(ev)
+        by_source.setdefault(ev.source, []).append(ev)
     times = [e.time for e in events if e.time is not None]
     bundle_end = max(times) if times else None
     available = _available(inputs)
@@ -153,11 +159,16 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
                 picked: list[Event] = []
                 for n in names:
                     sel = rule.selections[n]
-                    kinds = sel.get("kind")
-                    candidates = (pool if kinds is None else
-                                  [e for k in ([kinds] if isinstance(kinds, str) else kinds)
-                                   for e in by_kind.get(k, [])])
-                    picked.extend(e for e in candidates if selection_matches(e, sel))
+                    kinds, sources = sel.get("kind"), sel.get("source")
+                    if kinds is not None:
+                        candidates = [e for k in ([kinds] if isinstance(kinds, str) else kinds)
+                                      for e in by_kind.get(k, [])]
+                    elif sources is not None:
+                        candidates = [e for s in ([sources] if isinstance(sources, str)
+                                                  else sources) for e in by_source.get(s, [])]
+                    else:
+                        candidates = pool
+                    picked.extend(filter(compile_selection(sel), candidates))
                 cache[name] = picked
             return cache[name]
 
@@ -240,11 +251,16 @@ def _render(rule: Rule, key: str, text: str, ctx: dict[str, Any]) -> str:
     from jinja2 import UndefinedError  # only when a rule fires (see rules.templates)
 
     try:
-        return " ".join(templates().from_string(text).render(**ctx).split()) \
-            if key == "root_cause" else templates().from_string(text).render(**ctx).strip()
+        return " ".join(_template(text).render(**ctx).split()) \
+            if key == "root_cause" else _template(text).render(**ctx).strip()
     except (UndefinedError, AttributeError, TypeError) as exc:
         # a value the rule expected is not in this match: say so rather than crash
         return f"{text.strip()}  [template value missing: {exc}]"
+
+
+@lru_cache(maxsize=512)
+def _template(text: str) -> Template:
+    return templates().from_string(text)  # compiling costs ~1 ms: once per text, not per finding
 
 
 def _steps(text: str) -> list[str]:

@@ -9,6 +9,7 @@ or ``>=warning``), ``node``, ``message`` (regex on the whitespace-collapsed mess
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -50,27 +51,36 @@ def field_matches(actual: Any, want: Any) -> bool:
 
 
 def matches(ev: Event, sel: dict[str, Any]) -> bool:
-    if "source" in sel and ev.source not in _listify(sel["source"]):
-        return False
-    if "kind" in sel and ev.kind not in _listify(sel["kind"]):
-        return False
-    if "node" in sel and ev.node not in _listify(sel["node"]):
-        return False
+    return compile_selection(sel)(ev)
+
+
+def compile_selection(sel: dict[str, Any]) -> Callable[[Event], bool]:
+    """The selection as one predicate: the sets, level rank and regexes are worked out once
+    (a rule's selection is tried on thousands of events: RHB rows, redo progress)."""
+    tests: list[Callable[[Event], bool]] = []
+    if "source" in sel:
+        sources = set(_listify(sel["source"]))
+        tests.append(lambda ev: ev.source in sources)
+    if "kind" in sel:
+        kinds = set(_listify(sel["kind"]))
+        tests.append(lambda ev: ev.kind in kinds)
+    if "node" in sel:
+        nodes = set(_listify(sel["node"]))
+        tests.append(lambda ev: ev.node in nodes)
     level = sel.get("level")
     if level is not None:
         text = str(level)
         if text.startswith(">="):
-            if level_rank(ev.level) < level_rank(text[2:]):
-                return False
-        elif ev.level != text:
-            return False
+            floor = level_rank(text[2:])
+            tests.append(lambda ev: level_rank(ev.level) >= floor)
+        else:
+            tests.append(lambda ev: ev.level == text)
     for name, want in (sel.get("fields") or {}).items():
-        if not field_matches(ev.fields.get(name), want):
-            return False
+        tests.append(lambda ev, name=name, want=want: field_matches(ev.fields.get(name), want))
     for name, want in (sel.get("not_fields") or {}).items():
-        if field_matches(ev.fields.get(name), want):
-            return False
-    if "message" in sel and not _regex(str(sel["message"])).search(
-            normalise_message(ev.message)):
-        return False
-    return True
+        tests.append(lambda ev, name=name, want=want:
+                     not field_matches(ev.fields.get(name), want))
+    if "message" in sel:
+        search = _regex(str(sel["message"])).search
+        tests.append(lambda ev: bool(search(normalise_message(ev.message))))
+    return lambda ev: all(test(ev) for test in tests)
