@@ -53,6 +53,9 @@ def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[
     used: dict[str, int] = {}
     assumed_hosts: set[str] = set()
     assumed_systems: set[str] = set()
+    host_offset = {host: counts.most_common(1)[0][0] for host, counts in per_host.items()}
+    bundle_offset = bundle.most_common(1)[0][0] if bundle else 0
+    shift: dict[int, timedelta] = {}  # one timedelta per offset, not one per event
     for ev in events:
         if ev.local_time is None:
             continue
@@ -61,16 +64,19 @@ def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[
         elif tz_override is not None:
             offset = tz_override
             ev.time_note = ev.time_note or "time zone from --tz"
-        elif ev.host in per_host:
-            offset = per_host[ev.host].most_common(1)[0][0]
+        elif ev.host in host_offset:
+            offset = host_offset[ev.host]
         elif bundle and ev.system in offset_systems:
-            offset = bundle.most_common(1)[0][0]
+            offset = bundle_offset
             assumed_hosts.add(ev.host or ev.file)
         else:
             offset = 0
             assumed_hosts.add("*")
             assumed_systems.add(ev.system)
-        ev.time = (ev.local_time - timedelta(minutes=offset)).replace(tzinfo=UTC)
+        delta = shift.get(offset)
+        if delta is None:
+            delta = shift[offset] = timedelta(minutes=offset)
+        ev.time = (ev.local_time - delta).replace(tzinfo=UTC)
         used[ev.host or "-"] = offset
     if tz_override is not None:
         notes.append(f"naive pg_log/CM times read as {fmt_offset(tz_override)} (--tz)")

@@ -23,7 +23,6 @@ A node known only by an id is keyed ``<space>-<id>`` (``ndb-node-2``, ``nodeid-1
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,11 +87,23 @@ class ClusterMap:
         ]
 
 
-def _named(fields: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
-    """(space, value) of every ``<prefix><space>`` field (``origin_host``, ``subject_nodeid``)."""
-    for key, value in fields.items():
-        if key.startswith(prefix) and key != "subject_node" and value not in (None, ""):
-            yield key[len(prefix):], value
+def _named(fields: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    """(space, value) of every ``<prefix><space>`` field (``origin_host``, ``subject_nodeid``).
+
+    This runs several times per event and most events name nobody: which keys qualify is
+    worked out once per set of field names (one per template, in practice).
+    """
+    names = tuple(fields)
+    keys = _NAMED_KEYS.get((prefix, names))
+    if keys is None:
+        keys = tuple(k for k in names if k.startswith(prefix) and k != "subject_node")
+        if len(_NAMED_KEYS) < 4096:
+            _NAMED_KEYS[prefix, names] = keys
+    cut = len(prefix)
+    return [(k[cut:], fields[k]) for k in keys if fields[k] not in (None, "")]
+
+
+_NAMED_KEYS: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
 
 def _node_for(cmap: ClusterMap, host: str | None, dn: int | None) -> ClusterNode:
@@ -242,13 +253,16 @@ def _named_nodes(cmap: ClusterMap, events: list[Event],
                  file_hints: dict[str, tuple[str | None, int | None]],
                  file_ids: dict[str, tuple[tuple[str, int], ...]]) -> None:
     systems: dict[str, str] = {}
-    per_node: dict[str, Counter[str]] = {}
+    per_file: Counter[tuple[str, str]] = Counter()
     for ev in events:
         systems.setdefault(ev.file, ev.system)
-        host, _ = file_hints.get(ev.file, (None, None))
+        per_file[ev.file, ev.system] += 1
+    per_node: dict[str, Counter[str]] = {}
+    for (file, system), count in per_file.items():
+        host, _ = file_hints.get(file, (None, None))
         node = cmap.by_host(host)
         if node is not None:
-            per_node.setdefault(node.key, Counter())[ev.system] += 1
+            per_node.setdefault(node.key, Counter())[system] += count
     for node in cmap.nodes:  # the system most of a host folder's lines come from
         if node.system is None and node.key in per_node:
             node.system = per_node[node.key].most_common(1)[0][0]
