@@ -5,7 +5,10 @@ from __future__ import annotations
 import codecs
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import repeat
 
 from reformdiag.ingest.pasted import looks_pasted, pasted_reason
 
@@ -20,6 +23,36 @@ class Candidate:
     detect: re.Pattern[str]
     globs: tuple[str, ...] = ()
     document: bool = False  # one title line anywhere in the head identifies the whole file
+
+    def line_test(self) -> Callable[[str], re.Match[str] | None]:
+        """``detect.search`` on one line; ``detect.match`` when every branch of the pattern
+        starts with ``^``: the same answer on a line (no newline inside), but search tries
+        ``^`` at every column of every line, which made sniffing ~5 ms a file."""
+        return self.detect.match if _anchored(self.detect) else self.detect.search
+
+
+_NEWLINE = re.compile("\n")
+
+
+def _search_head(pattern: re.Pattern[str], text: str, line_starts: list[int]) -> bool:
+    """``pattern.search(text)``; for a pattern anchored at ``^`` (multi-line), tried only where
+    a line starts, which gives the same answer (3 title patterns x 64 KiB cost 1.3 ms a file
+    when tried at every column)."""
+    if not (pattern.flags & re.MULTILINE and _anchored(pattern)):
+        return pattern.search(text) is not None
+    return any(map(pattern.match, repeat(text, len(line_starts)), line_starts))
+
+
+@lru_cache(maxsize=256)
+def _anchored(pattern: re.Pattern[str]) -> bool:
+    """Does the pattern only match at the start of a line (``^`` first, at the top level)?"""
+    try:
+        from re import _constants, _parser  # type: ignore[attr-defined]
+
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        return len(parsed) > 0 and parsed[0] == (_constants.AT, _constants.AT_BEGINNING)
+    except Exception:  # a private module: if it ever changes, search stays correct
+        return False
 
 
 @dataclass(slots=True)
@@ -43,8 +76,11 @@ def looks_binary(head: bytes) -> bool:
     if len(text) < len(sample) // 10:
         return True  # almost nothing but NULs: a core file, a zeroed block
     # control characters other than TAB, LF, CR, ESC: rare in logs, common in binaries
-    controls = sum(1 for b in text if b < 0x20 and b not in (9, 10, 13, 27))
+    controls = len(text) - len(text.translate(None, _CONTROLS))
     return controls > len(text) // 20
+
+
+_CONTROLS = bytes(b for b in range(0x20) if b not in (9, 10, 13, 27))
 
 
 def encoding_note(head: bytes) -> str | None:
@@ -86,14 +122,15 @@ def sniff(head: bytes, display: str, candidates: list[Candidate],
     lines = [ln for ln in text.splitlines()[:SNIFF_LINES] if ln.strip()]
     if len(head) >= 64 * 1024 and lines:
         lines = lines[:-1]  # the head may end mid-line
+    line_starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
     best: tuple[float, int, str] | None = None
     line_formats = 0  # line formats with at least one matching line: several = maybe pasted
     for cand in candidates:
         if cand.document:
-            hits = 1 if cand.detect.search(text) else 0
+            hits = 1 if _search_head(cand.detect, text, line_starts) else 0
             ratio = 1.0
         else:
-            hits = sum(1 for ln in lines if cand.detect.search(ln))
+            hits = len(list(filter(None, map(cand.line_test(), lines))))
             ratio = hits / max(len(lines), 1)
         if hits == 0:
             continue
