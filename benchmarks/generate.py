@@ -50,7 +50,11 @@ CM_MSGS = [
     ("ProcessCmsMsg", "receive cm_agent report from node({n}), instance count {x}"),
     ("StorageDetect", "disk usage of /data is {x} per mille"),
 ]
-RARE_CM = ("RHB", "[RHB] hb infos: |1970-01-01 08:00:00|{hb}|{hb}|")
+# cm_server's arbitration thread prints the RHB heartbeat matrix every few seconds (T162-T164,
+# cases OG-C10/OG-C21/OG-C27): the timeout, the base time, then one row per node, all in the
+# same millisecond; a node's own cell reads 1970-01-01 08:00:00. cm_agent prints no matrix.
+RHB_EVERY = timedelta(seconds=5)
+RHB_TID = 1005045
 
 
 def _stamp(t: datetime) -> str:
@@ -92,11 +96,31 @@ def _dms(n: int):
     return make
 
 
-def _cm(n: int):
+def _rhb_matrix(t: datetime, rng: random.Random) -> str:
+    """One print of the matrix: every link heard within the last 0-2 s (a healthy cluster)."""
+    base = t.strftime("%Y-%m-%d %H:%M:%S")
+    lines = [CM_LINE.format(ts=_stamp(t), tid=RHB_TID, thread="MaxClusterAb", msg=msg)
+             for msg in ("Network timeout:6", f"Network base_time:{base}")]
+    for row in range(len(HOSTS)):
+        cells = ["1970-01-01 08:00:00" if col == row else
+                 (t - timedelta(seconds=rng.randint(0, 2))).strftime("%Y-%m-%d %H:%M:%S")
+                 for col in range(len(HOSTS))]
+        lines.append(CM_LINE.format(ts=_stamp(t), tid=RHB_TID, thread="MaxClusterAb",
+                                    msg="[RHB] hb infos: |" + "|".join(cells) + "|"))
+    return "".join(lines)
+
+
+def _cm(n: int, server: bool):
+    next_matrix = [None]
+
     def make(t: datetime, rng: random.Random) -> str:
-        thread, msg = RARE_CM if rng.random() < 0.01 else CM_MSGS[rng.randrange(len(CM_MSGS))]
-        return CM_LINE.format(ts=_stamp(t), tid=1000000 + n, thread=thread,
-                              msg=msg.format(n=n, x=rng.randint(0, 10**6), hb=_stamp(t)[:19]))
+        thread, msg = CM_MSGS[rng.randrange(len(CM_MSGS))]
+        line = CM_LINE.format(ts=_stamp(t), tid=1000000 + n, thread=thread,
+                              msg=msg.format(n=n, x=rng.randint(0, 10**6)))
+        if server and (next_matrix[0] is None or t >= next_matrix[0]):
+            next_matrix[0] = t + RHB_EVERY
+            line += _rhb_matrix(t, rng)
+        return line
     return make
 
 
@@ -123,7 +147,7 @@ def generate(out: Path, size: int, seed: int = 42) -> None:
         _write(base / "pg_log" / "DMS" / "run" / "dms.rlog", dms_budget, _dms(n), start, rng)
         cm_file = "cm_server/cm_server-2024-09-01_000000-current.log" if n == 1 else \
             "cm_agent/cm_agent-2024-09-01_000000-current.log"
-        _write(base / "cm" / cm_file, cm_budget, _cm(n), start, rng)
+        _write(base / "cm" / cm_file, cm_budget, _cm(n, server=n == 1), start, rng)
     # the incidents: the sample bundles' own files, in the same host folders
     for sample in ("opengauss_reform_round1_fail", "opengauss_failover_backends_stuck"):
         src = ROOT / "samples" / sample / "bundle"
