@@ -18,7 +18,7 @@ selection name, plus its time span and nodes. Semantics, chosen to be explicit a
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -153,6 +153,7 @@ class Evaluator:
         # once per match: both reuse what was already computed for this (term, node).
         self._picked: dict[str, dict[str | None, list[Event]]] = {}
         self._done: dict[tuple[int, str | None], list[Match]] = {}
+        self._time_lists: dict[tuple[str, str | None], list[datetime]] = {}
 
     def run(self, cond: Condition, node: str | None = None) -> list[Match]:
         self.node = node
@@ -224,14 +225,15 @@ class Evaluator:
     def _absent(self, neg: Tree, match: Match) -> bool:
         inner = neg.children[0]
         window, scope = self._opts(neg.children[1:])
-        if window is None:
-            return not self._eval(inner)
+        name = _ref_name(inner)
         anchor = match.end
-        if anchor is None:
-            return not self._eval(inner)
+        if window is None or anchor is None:
+            return not (self._events(name) if name is not None else self._eval(inner))
         close = anchor + window
         if self.bundle_end is not None and self.bundle_end < close:
             return False  # the logs end before the window closes: absence not proven
+        if name is not None:  # one selection: look at its events in the window, no Matches
+            return not self._any_in_window(name, anchor, close, scope, set(match.nodes))
         for m in self._eval(inner):
             if m.start is None or not (anchor <= m.start <= close):
                 continue
@@ -242,11 +244,32 @@ class Evaluator:
             return False
         return True
 
+    def _any_in_window(self, name: str, start: datetime, end: datetime, scope: str | None,
+                       nodes: set[str]) -> bool:
+        """Is an event of ``name`` in ``[start, end]`` (on ``nodes``, or off them, by scope)?
+        The same answer as evaluating the reference, without a Match per event (a rule that
+        says ``not sel_rhb within 3m`` would build one for each of 27,000 RHB lines)."""
+        events = self._events(name)
+        times = self._times(name)
+        for e in events[bisect_left(times, start):bisect_right(times, end)]:
+            if scope == "same_node" and not (e.node and e.node in nodes):
+                continue
+            if scope == "different_nodes" and e.node and e.node in nodes:
+                continue
+            return True
+        return False
+
+    def _times(self, name: str) -> list[datetime]:
+        key = (name, self.node)
+        if key not in self._time_lists:
+            self._time_lists[key] = [e.time for e in self._events(name)]  # type: ignore[misc]
+        return self._time_lists[key]
+
     def _seq(self, tree: Tree) -> list[Match]:
         names = [str(c) for c in tree.children if isinstance(c, Token)]
         window, scope = self._opts(tree.children)
         lists = [self._events(n) for n in names]
-        times = [[e.time for e in events] for events in lists]
+        times = [self._times(n) for n in names]
         out: list[Match] = []
         for first in lists[0]:
             chain = [first]
@@ -304,6 +327,13 @@ class Evaluator:
                 else:
                     i += 1
         return out
+
+
+def _ref_name(tree: Tree | Token) -> str | None:
+    """The selection name when a term is a plain reference, else None."""
+    if isinstance(tree, Tree):
+        return str(tree.children[0]) if tree.data == "ref" else None
+    return str(tree)
 
 
 def _compare(value: int, op: str, n: int) -> bool:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from reformdiag.diagnose.condition import Evaluator, Match
@@ -126,7 +127,11 @@ def _missing(rule: Rule, available: dict[str, set[str]]) -> list[str]:
 def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
              rules: list[Rule]) -> Diagnosis:
     episodes = build_episodes(events)
-    pool = sorted([*events, *episodes], key=lambda e: (e.time is None, e.time or datetime.min))
+    # timed first, in time order (a stable sort on the datetime itself: a key tuple per event
+    # cost 3 MB at 4 GB), then the untimed ones in their order
+    pool = [e for e in (*events, *episodes) if e.time is not None]
+    pool.sort(key=attrgetter("time"))
+    pool.extend(e for e in events if e.time is None)
     by_kind: dict[str, list[Event]] = {}
     by_source: dict[str, list[Event]] = {}
     for ev in pool:

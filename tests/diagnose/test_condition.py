@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reformdiag.diagnose.condition import ConditionError, Evaluator, parse_condition
 from reformdiag.model import Event
@@ -98,3 +100,21 @@ def test_or_and_wildcards() -> None:
 def test_bad_conditions_are_refused(bad: str) -> None:
     with pytest.raises(ConditionError):
         parse_condition(bad)
+
+
+_EVENTS = st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 60),
+                             st.sampled_from(["n1", "n2", ""])), max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=_EVENTS, scope=st.sampled_from(["", " on same node", " on different nodes"]),
+       window=st.sampled_from(["", " within 30s"]), node=st.sampled_from([None, "n1"]))
+def test_absence_of_one_selection_is_the_absence_of_its_matches(raw, scope, window, node) -> None:
+    """``not b`` looks at b's events in the window directly (no Match per event); ``not
+    (b or b)`` goes the general way, through the matches. Both must agree."""
+    events = [ev(kind, seconds, n) for kind, seconds, n in raw]
+    direct = run(f"a and not b{window}{scope if window else ''}", events, end=200, node=node)
+    general = run(f"a and not (b or b){window}{scope if window else ''}", events, end=200,
+                  node=node)
+    assert [sorted(m.events) for m in direct] == [sorted(m.events) for m in general]
+    assert [m.start for m in direct] == [m.start for m in general]
