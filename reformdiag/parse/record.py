@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from sys import intern
+
 from lark.exceptions import UnexpectedInput
 
 from reformdiag.model import Event, Unparsed
 from reformdiag.parse.registry import LoadedFormat
 from reformdiag.parse.spec import normalise_message
 from reformdiag.parse.timestamps import read_timestamp
+
+_SHARED_MAX = 24
 
 # Kind of a record that parsed but matched no message template: kept only for its level.
 GENERIC_KIND = "log"
@@ -59,6 +63,12 @@ def parse_record(
         fields={**header.fields, **fields},
         line_count=1 + len(header.continuation),
     )
+    fields_of = event.fields
+    for key, value in fields_of.items():
+        # Short text values repeat from record to record (thread, database, application,
+        # SQLSTATE): one shared string each, which pickling to the parent also keeps shared.
+        if value.__class__ is str and len(value) <= _SHARED_MAX:
+            fields_of[key] = intern(value)
     if note:
         event.time_note = note
     if template is not None and template.ref:
