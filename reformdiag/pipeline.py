@@ -27,6 +27,7 @@ from reformdiag.ingest.pasted import (
     route_lines,
     source_reports,
 )
+from reformdiag.ingest.quote import quote_lines
 from reformdiag.ingest.reader import ReadStats, read_chunks, read_head
 from reformdiag.ingest.rotation import find_repeats
 from reformdiag.ingest.scan import MAX_ORPHAN_SAMPLES, KeptRecord, ScanPlan, ScanResult, iter_scan
@@ -70,6 +71,24 @@ class Analysis:  # noqa: D101 - documented below
     offsets: dict[str, int] = field(default_factory=dict)  # host -> minutes used for naive times
     hints: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
     clocks: Clocks = field(default_factory=Clocks)  # years and boot times learnt
+    sources: dict[str, Source] = field(default_factory=dict)  # display path -> file
+
+    def quote(self, wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
+        """The text of lines (file -> line numbers) read again from the bundle's files, for
+        the evidence a report quotes (events do not keep their raw text, see ingest/quote).
+        A file that cannot be read again gives nothing: its evidence shows the message."""
+        out: dict[tuple[str, int], str] = {}
+        for file, lines in wanted.items():
+            source = self.sources.get(file)
+            if source is None:
+                continue
+            try:
+                found = quote_lines(source, lines)
+            except (OSError, InputError, ValueError):
+                continue
+            notes: Counter[str] = Counter()
+            out.update(((file, n), _decode(text, notes)) for n, text in found.items())
+        return out
 
     @property
     def analysed(self) -> list[FileReport]:
@@ -340,10 +359,16 @@ class FileAnalyser:
         else:
             stream, result = iter(scanned[0]), scanned[1]
         report.records = report.continuation = report.unparsed = report.events = 0
+        # A kept event of a file read as it is does not keep its raw text: the evidence a
+        # report quotes is read again from the file (Analysis.quote). Pasted text keeps it
+        # (it was repaired), and so does the full view (it streams, nothing accumulates).
+        keep_raw = full_view or scanned is not None
         for kept in stream:
             text = _decode(kept.text, decode_notes)
             item = parse_record(fmt, text, file=source.display, line=kept.line,
                                 filename=source.name)
+            if not keep_raw and not isinstance(item, Unparsed):
+                item.raw = ""
             if isinstance(item, Unparsed):
                 report.records -= 1
                 report.continuation -= kept.n_lines - 1
@@ -498,7 +523,8 @@ def analyse(paths: list[Path], options: Options | None = None,
             report.utc_offset_min = used[host or "-"]
     events.sort(key=_order)
     return Analysis(inputs=inputs, events=events, cluster=cluster, time_notes=notes,
-                    skipped=skipped, offsets=used, hints=hints, clocks=clocks)
+                    skipped=skipped, offsets=used, hints=hints, clocks=clocks,
+                    sources={s.display: s for s in sources})
 
 
 def stream_all(paths: list[Path], options: Options | None = None,
@@ -629,7 +655,8 @@ def run(paths: list[Path], options: Options | None = None, rules_dirs: list[Path
         options.extra_anchors.setdefault(fmt, []).extend(phrases)
     with gc_paused():
         analysis = analyse(paths, options, registry, progress)
-        diagnosis = diagnose(analysis.events, analysis.inputs, analysis.cluster, rules)
+        diagnosis = diagnose(analysis.events, analysis.inputs, analysis.cluster, rules,
+                             quote=analysis.quote)
     return analysis, diagnosis
 
 

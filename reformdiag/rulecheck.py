@@ -28,7 +28,8 @@ def run_case(rule: Rule, case: dict[str, Any], polarity: str) -> CaseResult:
     with tempfile.TemporaryDirectory(prefix="reformdiag-case-") as tmp:
         write_case(case.get("logs", {}), Path(tmp))
         analysis = analyse([Path(tmp)], Options(extra_anchors=rule_anchors([rule])))
-        result = diagnose(analysis.events, analysis.inputs, analysis.cluster, [rule])
+        result = diagnose(analysis.events, analysis.inputs, analysis.cluster, [rule],
+                          quote=analysis.quote)
     fired = [f for f in result.all_findings() if f.rule == rule.id]
     problems: list[str] = []
     outcome = next((o for o in result.outcomes if o.rule == rule.id), None)

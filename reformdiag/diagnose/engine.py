@@ -9,6 +9,7 @@ Then fold symptoms under their cause (a rule's ``explains``) and order by severi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -124,8 +125,12 @@ def _missing(rule: Rule, available: dict[str, set[str]]) -> list[str]:
     return missing
 
 
+# file -> line numbers wanted -> {(file, line): text}: reads evidence lines again
+Quote = Callable[[dict[str, set[int]]], dict[tuple[str, int], str]]
+
+
 def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
-             rules: list[Rule]) -> Diagnosis:
+             rules: list[Rule], quote: Quote | None = None) -> Diagnosis:
     episodes = build_episodes(events)
     # timed first, in time order (a stable sort on the datetime itself: a key tuple per event
     # cost 3 MB at 4 GB), then the untimed ones in their order
@@ -146,6 +151,7 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
     systems = {r.system for r in inputs if r.status == "analysed" and r.system}
     findings: list[Finding] = []
     outcomes: list[RuleOutcome] = []
+    unquoted: list[Evidence] = []
     for rule in rules:
         if systems and not systems & set(rule.systems):
             continue
@@ -184,11 +190,13 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
         else:
             matched = evaluator.run(rule.condition)
         incidents = _incidents(matched)
-        rule_findings = [_finding(rule, inc, cluster) for inc in incidents]
+        rule_findings = [_finding(rule, inc, cluster, unquoted) for inc in incidents]
         findings.extend(rule_findings)
         outcomes.append(RuleOutcome(rule.id, rule.name, rule.title, rule.level,
                                     "fired" if rule_findings else "passed",
                                     findings=len(rule_findings)))
+    if quote is not None and unquoted:
+        _quote(unquoted, quote)
     findings = _fold(findings, rules)
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.start or datetime.max, f.rule))
     return Diagnosis(findings, outcomes, episodes, coverage(inputs, findings))
@@ -212,7 +220,20 @@ def _incidents(matched: list[Match]) -> list[list[Match]]:
     return [members for members, _, _ in groups]
 
 
-def _finding(rule: Rule, group: list[Match], cluster: ClusterMap) -> Finding:
+def _quote(unquoted: list[Evidence], quote: Quote) -> None:
+    """Evidence lines read again from their files, in one pass per file."""
+    wanted: dict[str, set[int]] = {}
+    for ev in unquoted:
+        wanted.setdefault(ev.file, set()).add(ev.line)
+    texts = quote(wanted)
+    for ev in unquoted:
+        text = texts.get((ev.file, ev.line))
+        if text:
+            ev.text = text
+
+
+def _finding(rule: Rule, group: list[Match], cluster: ClusterMap,
+             unquoted: list[Evidence] | None = None) -> Finding:
     match = group[0]
     for other in group[1:]:
         match = match.merged(other)
@@ -240,7 +261,7 @@ def _finding(rule: Rule, group: list[Match], cluster: ClusterMap) -> Finding:
     ctx.update({k: v["value"] for k, v in figures.items()})
     root_cause = _render(rule, "root_cause", rule.root_cause, ctx)
     remediation = _steps(_render(rule, "remediation", rule.remediation, ctx))
-    evidence = _evidence(rule, match)
+    evidence = _evidence(rule, match, unquoted)
     return Finding(
         rule=rule.id, name=rule.name, title=rule.title, severity=rule.level,
         references=rule.references, nodes=nodes, start=match.start, end=match.end,
@@ -322,7 +343,11 @@ def _number(text: str) -> Any:
     return int(number) if number.is_integer() and "." not in text else round(number, 3)
 
 
-def _evidence(rule: Rule, match: Match) -> list[Evidence]:
+def _evidence(rule: Rule, match: Match, unquoted: list[Evidence] | None = None
+              ) -> list[Evidence]:
+    """The lines a finding quotes. An event read from a log file does not keep its raw
+    text: its evidence shows the message until ``_quote`` reads the line again (into
+    ``unquoted`` meanwhile)."""
     names = rule.evidence or list(match.events)
     out: list[Evidence] = []
     seen: set[int] = set()
@@ -333,10 +358,13 @@ def _evidence(rule: Rule, match: Match) -> list[Evidence]:
                 if id(line_ev) in seen or len(out) >= MAX_EVIDENCE:
                     continue
                 seen.add(id(line_ev))
-                out.append(Evidence(role=name, time=line_ev.time, node=line_ev.node,
-                                    file=line_ev.file, line=line_ev.line,
-                                    text=(line_ev.raw or line_ev.message).split("\n", 1)[0],
-                                    kind=line_ev.kind))
+                quoted = Evidence(role=name, time=line_ev.time, node=line_ev.node,
+                                  file=line_ev.file, line=line_ev.line,
+                                  text=(line_ev.raw or line_ev.message).split("\n", 1)[0],
+                                  kind=line_ev.kind)
+                out.append(quoted)
+                if not line_ev.raw and unquoted is not None and line_ev.source != EPISODE:
+                    unquoted.append(quoted)
     out.sort(key=lambda e: (e.time is None, e.time or datetime.min))
     return out
 
