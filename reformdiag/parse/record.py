@@ -58,7 +58,7 @@ def parse_record(
         raw=text,
         local_time=local_time,
         utc_offset_min=header.utc_offset_min,
-        module=header.module,
+        module=intern(header.module),
         host=host,
         fields={**header.fields, **fields},
         line_count=1 + len(header.continuation),

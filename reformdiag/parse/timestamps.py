@@ -36,16 +36,28 @@ def read_timestamp(text: str, formats: tuple[str, ...] = ()) -> tuple[datetime |
     The reaper prints unpadded milliseconds (``.4`` is 4 ms, formats.md 1.5), so the fraction
     is read as milliseconds, never as a decimal fraction of a second.
     """
+    global _last
     text = text.strip()
+    last = _last  # one read of one tuple: safe if threads (Dask workers) parse at once
+    if text == last[0] and formats == last[1]:
+        return last[2]  # lines of one millisecond (an RHB matrix) share one datetime
     if (len(text) == 23 and text.find(".") == 19 and text[4] == "-" and text[7] == "-"
             and text[13] == ":" and text[16] == ":" and text[20:].isdigit()):
         # The common case (``2024-09-19 17:14:37.354``, every kept pg_log and CM record) in
         # C: the fields ``_read_iso`` reads, at a quarter of the cost.
         try:
-            return datetime.fromisoformat(text), ""
+            result: tuple[datetime | None, str] = (datetime.fromisoformat(text), "")
         except ValueError:
-            pass
-    return _read_iso(text, formats)
+            result = _read_iso(text, formats)
+    else:
+        result = _read_iso(text, formats)
+    _last = (text, formats, result)
+    return result
+
+
+# The last text read and its result (datetimes are immutable, so sharing one is safe).
+_last: tuple[str | None, tuple[str, ...] | None, tuple[datetime | None, str]] = (
+    None, None, (None, ""))  # matches no text
 
 
 def _read_iso(text: str, formats: tuple[str, ...]) -> tuple[datetime | None, str]:

@@ -56,6 +56,8 @@ def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[
     host_offset = {host: counts.most_common(1)[0][0] for host, counts in per_host.items()}
     bundle_offset = bundle.most_common(1)[0][0] if bundle else 0
     shift: dict[int, timedelta] = {}  # one timedelta per offset, not one per event
+    last_local: datetime | None = None
+    last_offset, last_time = 0, None
     for ev in events:
         if ev.local_time is None:
             continue
@@ -73,10 +75,14 @@ def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[
             offset = 0
             assumed_hosts.add("*")
             assumed_systems.add(ev.system)
-        delta = shift.get(offset)
-        if delta is None:
-            delta = shift[offset] = timedelta(minutes=offset)
-        ev.time = (ev.local_time - delta).replace(tzinfo=UTC)
+        if ev.local_time is last_local and offset == last_offset:
+            ev.time = last_time  # same wall-clock object (one millisecond's lines): share it
+        else:
+            delta = shift.get(offset)
+            if delta is None:
+                delta = shift[offset] = timedelta(minutes=offset)
+            ev.time = last_time = (ev.local_time - delta).replace(tzinfo=UTC)
+            last_local, last_offset = ev.local_time, offset
         used[ev.host or "-"] = offset
     if tz_override is not None:
         notes.append(f"naive pg_log/CM times read as {fmt_offset(tz_override)} (--tz)")
