@@ -151,7 +151,7 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
     systems = {r.system for r in inputs if r.status == "analysed" and r.system}
     findings: list[Finding] = []
     outcomes: list[RuleOutcome] = []
-    unquoted: list[Evidence] = []
+    unquoted: list[tuple[Evidence, str]] = []
     for rule in rules:
         if systems and not systems & set(rule.systems):
             continue
@@ -220,20 +220,22 @@ def _incidents(matched: list[Match]) -> list[list[Match]]:
     return [members for members, _, _ in groups]
 
 
-def _quote(unquoted: list[Evidence], quote: Quote) -> None:
-    """Evidence lines read again from their files, in one pass per file."""
+def _quote(unquoted: list[tuple[Evidence, str]], quote: Quote) -> None:
+    """Evidence lines read again from their files, in one pass per file. A line that no
+    longer holds the event's message (the file was rewritten since) is not quoted: the
+    evidence keeps the message."""
     wanted: dict[str, set[int]] = {}
-    for ev in unquoted:
+    for ev, _ in unquoted:
         wanted.setdefault(ev.file, set()).add(ev.line)
     texts = quote(wanted)
-    for ev in unquoted:
+    for ev, message in unquoted:
         text = texts.get((ev.file, ev.line))
-        if text:
+        if text and " ".join(message.split()) in " ".join(text.split()):
             ev.text = text
 
 
 def _finding(rule: Rule, group: list[Match], cluster: ClusterMap,
-             unquoted: list[Evidence] | None = None) -> Finding:
+             unquoted: list[tuple[Evidence, str]] | None = None) -> Finding:
     match = group[0]
     for other in group[1:]:
         match = match.merged(other)
@@ -343,7 +345,7 @@ def _number(text: str) -> Any:
     return int(number) if number.is_integer() and "." not in text else round(number, 3)
 
 
-def _evidence(rule: Rule, match: Match, unquoted: list[Evidence] | None = None
+def _evidence(rule: Rule, match: Match, unquoted: list[tuple[Evidence, str]] | None = None
               ) -> list[Evidence]:
     """The lines a finding quotes. An event read from a log file does not keep its raw
     text: its evidence shows the message until ``_quote`` reads the line again (into
@@ -364,7 +366,7 @@ def _evidence(rule: Rule, match: Match, unquoted: list[Evidence] | None = None
                                   kind=line_ev.kind)
                 out.append(quoted)
                 if not line_ev.raw and unquoted is not None and line_ev.source != EPISODE:
-                    unquoted.append(quoted)
+                    unquoted.append((quoted, quoted.text))
     out.sort(key=lambda e: (e.time is None, e.time or datetime.min))
     return out
 

@@ -92,3 +92,23 @@ def test_a_file_gone_since_the_analysis_quotes_the_message(tmp_path: Path) -> No
     assert result.findings
     evidence = [ev for f in result.findings for ev in f.evidence]
     assert evidence and all(ev.text for ev in evidence)
+
+
+def test_a_file_rewritten_since_the_analysis_is_not_misquoted(tmp_path: Path) -> None:
+    """Same line numbers, other text (a log rotated over): the evidence keeps the message."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ROUND1, bundle)
+    from reformdiag.diagnose.catalog import rule_set
+    from reformdiag.diagnose.engine import diagnose
+    from reformdiag.pipeline import analyse
+
+    analysis = analyse([bundle])
+    for path in bundle.rglob("*"):
+        if path.is_file() and not path.name.startswith("cm_ctl"):
+            n = path.read_bytes().count(b"\n")
+            path.write_text("".join(f"2024-09-19 17:00:00.000 other line {i}\n"
+                                    for i in range(n + 1)))
+    result = diagnose(analysis.events, analysis.inputs, analysis.cluster, rule_set(None),
+                      quote=analysis.quote)
+    evidence = [ev for f in result.findings for ev in f.evidence]
+    assert evidence and not any("other line" in ev.text for ev in evidence)
