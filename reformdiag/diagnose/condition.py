@@ -191,7 +191,8 @@ class Evaluator:
         return self._done[key]
 
     def _ref(self, tree: Tree | Token) -> list[Match]:
-        name = str(tree.children[0]) if isinstance(tree, Tree) else str(tree)
+        name = _ref_name(tree)
+        assert name is not None
         return [Match({name: [e]}) for e in self._events(name)]
 
     def _or_expr(self, tree: Tree) -> list[Match]:

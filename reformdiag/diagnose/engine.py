@@ -152,6 +152,7 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
     findings: list[Finding] = []
     outcomes: list[RuleOutcome] = []
     unquoted: list[tuple[Evidence, str]] = []
+    node_names: list[str] | None = None  # for group-by-node rules, worked out once
     for rule in rules:
         if systems and not systems & set(rule.systems):
             continue
@@ -160,32 +161,30 @@ def diagnose(events: list[Event], inputs: list[FileReport], cluster: ClusterMap,
             outcomes.append(RuleOutcome(rule.id, rule.name, rule.title, rule.level,
                                         "not evaluable", missing=missing))
             continue
-        cache: dict[str, list[Event]] = {}
 
-        def select(name: str, rule: Rule = rule, cache: dict[str, list[Event]] = cache
-                   ) -> list[Event]:
-            if name not in cache:
-                names = ([n for n in rule.selections if n.startswith(name[:-1])]
-                         if name.endswith("*") else [name])
-                picked: list[Event] = []
-                for n in names:
-                    sel = rule.selections[n]
-                    kinds, sources = sel.get("kind"), sel.get("source")
-                    if kinds is not None:
-                        candidates = [e for k in ([kinds] if isinstance(kinds, str) else kinds)
-                                      for e in by_kind.get(k, [])]
-                    elif sources is not None:
-                        candidates = [e for s in ([sources] if isinstance(sources, str)
-                                                  else sources) for e in by_source.get(s, [])]
-                    else:
-                        candidates = pool
-                    picked.extend(filter(compile_selection(sel), candidates))
-                cache[name] = picked
-            return cache[name]
+        def select(name: str, rule: Rule = rule) -> list[Event]:
+            # called once per name: the Evaluator keeps what it gets
+            names = ([n for n in rule.selections if n.startswith(name[:-1])]
+                     if name.endswith("*") else [name])
+            picked: list[Event] = []
+            for n in names:
+                sel = rule.selections[n]
+                kinds, sources = sel.get("kind"), sel.get("source")
+                if kinds is not None:
+                    candidates = [e for k in ([kinds] if isinstance(kinds, str) else kinds)
+                                  for e in by_kind.get(k, [])]
+                elif sources is not None:
+                    candidates = [e for s in ([sources] if isinstance(sources, str)
+                                              else sources) for e in by_source.get(s, [])]
+                else:
+                    candidates = pool
+                picked.extend(filter(compile_selection(sel), candidates))
+            return picked
 
         evaluator = Evaluator(select, bundle_end)
         if rule.condition.group_by_node:
-            node_names = sorted({e.node for e in pool if e.node})
+            if node_names is None:
+                node_names = sorted({e.node for e in pool if e.node})
             matched = [m for n in node_names for m in evaluator.run(rule.condition, n)]
         else:
             matched = evaluator.run(rule.condition)

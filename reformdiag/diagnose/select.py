@@ -50,10 +50,6 @@ def field_matches(actual: Any, want: Any) -> bool:
     return actual == want or (actual is not None and str(actual) == str(want))
 
 
-def matches(ev: Event, sel: dict[str, Any]) -> bool:
-    return compile_selection(sel)(ev)
-
-
 def compile_selection(sel: dict[str, Any]) -> Callable[[Event], bool]:
     """The selection as one predicate: the sets, level rank and regexes are worked out once
     (a rule's selection is tried on thousands of events: RHB rows, redo progress)."""
