@@ -418,9 +418,9 @@ class FileAnalyser:
                                           scanned=scanned))
             merge_report(report, part)
         report.notes[:0] = routed.notes()
-        report.notes.extend(stats.notes)
-        if stats.problem:
-            report.notes.append(f"{stats.problem}: analysed the {report.lines} lines before it")
+        # what the reader met: a stream cut short, NUL bytes dropped
+        report.notes.extend(ReadTally(problem=stats.problem, nul_bytes=stats.nul_bytes)
+                            .notes(report.lines))
         main = Counter(e.source for e in events).most_common(1)
         biggest = max(routed.groups, key=lambda f: routed.groups[f][1].lines, default=None)
         spec = self.registry.get(biggest).spec if biggest else None
@@ -516,7 +516,7 @@ def analyse(paths: list[Path], options: Options | None = None,
     assign_nodes(events, cluster, hints)
     for report in inputs:
         host, dn = hints.get(report.path, (None, None))
-        node = cluster.by_host(host) or (cluster.find(dn_instance=dn) if dn else None)
+        node = cluster.of_folder(host, dn)
         if node is not None:
             report.node = node.key
         if report.utc_offset_min is None and host is not None and (host or "-") in used:
@@ -547,8 +547,7 @@ def stream_all(paths: list[Path], options: Options | None = None,
 
     def one_file(source: Source, fmt: LoadedFormat) -> Iterator[Event]:
         host, dn = analysis.hints.get(source.display, (None, None))
-        node = analysis.cluster.by_host(host) or (
-            analysis.cluster.find(dn_instance=dn) if dn else None)
+        node = analysis.cluster.of_folder(host, dn)
         last = None
         for ev in analyser.iter_lines(fmt, source, FileReport(path=source.display),
                                       full_view=True):
@@ -599,10 +598,7 @@ def assign_nodes(events: list[Event], cluster: ClusterMap,
         known = by_file.get(ev.file)
         if known is None:
             host, dn = hints.get(ev.file, (None, None))
-            folder_node = cluster.by_host(host)
-            if folder_node is None and dn is not None:
-                folder_node = cluster.find(dn_instance=dn)
-            known = by_file[ev.file] = (host, folder_node)
+            known = by_file[ev.file] = (host, cluster.of_folder(host, dn))
         host, folder_node = known
         node = cluster.origin_of(ev) or folder_node
         if node is None and ev.source == "cm_ctl_query":

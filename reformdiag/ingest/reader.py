@@ -7,7 +7,7 @@ longer than MAX_LINE is cut, its tail skipped up to the next newline, and the cu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from reformdiag.errors import InputError
@@ -22,13 +22,12 @@ HEAD_BYTES = 64 * 1024
 
 @dataclass(slots=True)
 class ReadStats:
-    """What happened while reading, for the file's notes."""
+    """What happened while reading (the pipeline turns it into the file's notes)."""
 
     bytes_read: int = 0
     truncated_lines: int = 0
     problem: str | None = None  # set when the stream ended early (truncated gzip...)
     nul_bytes: int = 0  # NUL bytes dropped (zero padding left by a crash)
-    notes: list[str] = field(default_factory=list)
 
 
 def open_source(source: Source) -> BinaryIO:
@@ -131,5 +130,3 @@ def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK,
             fill = rest
     if fill:
         yield view[:fill]
-    if stats.nul_bytes:
-        stats.notes.append(f"{stats.nul_bytes} NUL byte(s) removed")

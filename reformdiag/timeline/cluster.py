@@ -46,6 +46,11 @@ class ClusterMap:
         host = self.aliases.get(host, host) if host else host
         return next((n for n in self.nodes if host and n.host == host), None)
 
+    def of_folder(self, host: str | None, dn_instance: int | None) -> ClusterNode | None:
+        """The node a file's folders name: its host folder, else its ``dn_600X`` folder."""
+        return self.by_host(host) or (self.find(dn_instance=dn_instance) if dn_instance
+                                      else None)
+
     def by_id(self, space: str, value: Any) -> ClusterNode | None:
         """The node another system calls ``value`` in id space ``space`` (``nodeid`` 13)."""
         if space == "host":
