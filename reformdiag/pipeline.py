@@ -418,8 +418,9 @@ class FileAnalyser:
                                           scanned=scanned))
             merge_report(report, part)
         report.notes[:0] = routed.notes()
-        # what the reader met: a stream cut short, NUL bytes dropped
-        report.notes.extend(ReadTally(problem=stats.problem, nul_bytes=stats.nul_bytes)
+        # what the reader met: lines over 1 MiB cut, a stream cut short, NUL bytes dropped
+        report.notes.extend(ReadTally(truncated_lines=stats.truncated_lines,
+                                      problem=stats.problem, nul_bytes=stats.nul_bytes)
                             .notes(report.lines))
         main = Counter(e.source for e in events).most_common(1)
         biggest = max(routed.groups, key=lambda f: routed.groups[f][1].lines, default=None)

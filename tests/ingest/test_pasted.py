@@ -108,6 +108,21 @@ def test_clean_logs_are_never_taken_for_pasted_text(path: Path, registry) -> Non
     assert all(repair(line) == (line, ()) for line in lines if not looks_pasted([line]))
 
 
+def test_a_ticket_line_longer_than_a_read_block_is_cut_with_a_note(tmp_path: Path) -> None:
+    """The reader cuts a line too long for its buffer in a pasted ticket as in any file, and
+    says so (the note was missing for tickets)."""
+    pg = (SAMPLE / "openGauss111/gausslog/pg_log/dn_6001/postgresql-2024-09-19_171113.log"
+          ).read_text().splitlines()[50:54]
+    lines = [f"{i} {ln}" for i, ln in enumerate(pg, start=1)]
+    lines.insert(2, "x" * (9 * 1024 * 1024))  # longer than a read block: the reader cuts it
+    ticket = tmp_path / "ticket.txt"
+    ticket.write_text("\n".join(lines) + "\n")
+    (report,) = analyse([ticket]).analysed
+    assert "pasted text" in report.notes[0]
+    assert "1 line(s) longer than 1 MiB, truncated" in report.notes
+    assert report.lines == 5 == report.records + report.continuation + report.unparsed
+
+
 def test_a_ticket_mixing_formats_is_analysed_like_a_bundle(tmp_path: Path) -> None:
     """pg_log and DMS lines of OG-C01 pasted into one ticket, numbered by the editor."""
     pg = (SAMPLE / "openGauss111/gausslog/pg_log/dn_6001/postgresql-2024-09-19_171113.log"
