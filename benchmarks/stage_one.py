@@ -2,6 +2,7 @@
 Lark (and of the whole record parse) per kept record.
 
     python benchmarks/stage_one.py --bundle DIR [--repeat 3] [--engine auto|hyperscan|aho-corasick]
+                                   [--line-pass auto|compiled|numpy]
 
 Stage one is timed from the first read to the last kept record of each file (reading
 included, page cache warm); the best of --repeat passes over the bundle is kept. Stage two
@@ -27,6 +28,7 @@ def main() -> None:
     ap.add_argument("--bundle", type=Path, required=True)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--engine", default="auto")
+    ap.add_argument("--line-pass", default="auto")
     args = ap.parse_args()
 
     from reformdiag.diagnose.anchors import rule_anchors
@@ -41,7 +43,8 @@ def main() -> None:
 
     registry = default_registry()
     analyser = FileAnalyser(registry, Options(extra_anchors=rule_anchors(rule_set()),
-                                              phrase_engine=args.engine))
+                                              phrase_engine=args.engine,
+                                              line_pass=args.line_pass))
     sources, _ = discover([args.bundle])
     files = []
     for source in sources:
@@ -68,8 +71,11 @@ def main() -> None:
             if row[0] < best[fmt][0]:
                 best[fmt] = row
 
-    engine = analyser.plans[files[0][1]].phrases.engine if files else args.engine
-    print(f"Stage one (one process, phrase engine: {engine}), best of {args.repeat}:\n")
+    plan = analyser.plans[files[0][1]] if files else None
+    engine = plan.phrases.engine if plan else args.engine
+    way = plan.lines.way if plan else args.line_pass
+    print(f"Stage one (one process, line pass: {way}, phrase engine: {engine}), "
+          f"best of {args.repeat}:\n")
     print("| format | MB | s | MB/s | kept records |")
     print("|---|---:|---:|---:|---:|")
     total_s = total_b = 0.0

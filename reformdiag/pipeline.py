@@ -56,6 +56,7 @@ class Options:
     extra_anchors: dict[str, list[str]] = field(default_factory=dict)  # format -> phrases
     debug: bool = False
     phrase_engine: str = "auto"  # stage one's phrase search: auto | hyperscan | aho-corasick
+    line_pass: str = "auto"  # stage one's line pass: auto | compiled | numpy
     segment_bytes: int = SEGMENT  # with jobs > 1, plain files of 2 segments or more are cut
 
 
@@ -135,6 +136,7 @@ def build_plans(registry: Registry, options: Options) -> dict[str, ScanPlan]:
             attach=tuple(a.encode("utf-8") for a in spec.attach),
             keep_all=not options.prefilter,
             engine=options.phrase_engine,
+            line_pass=options.line_pass,
         )
     return plans
 

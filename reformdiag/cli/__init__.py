@@ -23,6 +23,35 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from reformdiag import __version__
+    from reformdiag.ingest import lines, phrases
+    from reformdiag.parse.registry import lark_accelerated
+
+    # The three optional accelerators: a slow install should say why it is slow.
+    typer.echo(f"reformdiag {__version__}")
+    typer.echo("  stage one line pass:     " + ("compiled" if lines.compiled_available()
+                                               else "numpy (no compiled module: built without "
+                                               "a C compiler?)"))
+    typer.echo("  stage one phrase search: " + ("hyperscan" if phrases.hyperscan is not None
+                                                else "aho-corasick (hyperscan not installed)"))
+    typer.echo("  stage two parser:        " + ("lark-cython" if lark_accelerated()
+                                               else "pure-Python lark"))
+    raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version,
+                                       is_eager=True,
+                                       help="Show the version and the accelerators in use.")
+          ) -> None:
+    pass
+
+
 app.command("analyze")(analyze.analyze)
 app.command("timeline")(timeline.timeline)
 app.command("batch")(batch.batch)

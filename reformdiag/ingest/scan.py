@@ -1,8 +1,8 @@
 """Ingest stage: stage one. Per file, on bytes, with no Python loop per line:
 
-* line boundaries with numpy (``flatnonzero(buf == '\\n')``);
-* record starts: the format's start shapes checked at every line start at once (``shapes``);
-* continuation / orphan lines by their first byte (only the lines that start no record);
+* the line pass (``lines``): every line start, and whether the line starts a record (the
+  format's start shapes), is blank or indented, or neither; one compiled loop, or numpy;
+* continuation / orphan lines from those kinds and the format's continuation rule;
 * anchor phrases in one pass over the chunk (``phrases``: Hyperscan, or Aho-Corasick);
 * the kept records (anchor hits, and auxiliary records after a kept one) cut out as bytes.
 
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reformdiag.ingest.lines import INDENTED, START, LinePass
 from reformdiag.ingest.phrases import ATTACH, CANDIDATE, KEEP, PhraseSearch
 from reformdiag.ingest.shapes import StartShapes
 
@@ -38,17 +39,20 @@ class ScanPlan:
     attach: tuple[bytes, ...] = ()  # kept only when the record before it is kept
     keep_all: bool = False  # prefilter off: every record goes to Lark
     engine: str = "auto"  # phrase search: auto | hyperscan | aho-corasick
+    line_pass: str = "auto"  # auto | compiled | numpy
     phrases: PhraseSearch = field(init=False, repr=False)
     start_shapes: StartShapes = field(init=False, repr=False)
+    lines: LinePass = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.phrases = PhraseSearch(self.keep, self.attach, self.engine)
         self.start_shapes = StartShapes(self.shapes)
+        self.lines = LinePass(self.start_shapes, self.line_pass)
 
     def keeping_all(self) -> ScanPlan:
         """The same plan with the prefilter off (``timeline --all``, ``--no-prefilter``)."""
         plan = ScanPlan(self.shapes, self.continuation, self.keep, self.attach, keep_all=True,
-                        engine=self.engine)
+                        engine=self.engine, line_pass=self.line_pass)
         plan.phrases = self.phrases  # keeps its compiled engine
         return plan
 
@@ -96,7 +100,7 @@ class _State:
         self.line_base = 0  # lines before the current chunk
         self.seen_record = False
         self.prev_kept = False  # was the record before the open one kept? (for attach)
-        self.scratch = np.empty(NEWLINE_BLOCK, dtype=bool)  # reused: fresh pages cost more
+        self.scratch: np.ndarray | None = None  # the numpy line pass's, reused across chunks
 
 
 def scan(chunks: Iterable[bytes], plan: ScanPlan) -> ScanResult:
@@ -143,22 +147,6 @@ def _finish_carry(st: _State, res: ScanResult, plan: ScanPlan) -> Iterator[KeptR
 
 
 _NONE = np.zeros(0, dtype=np.int64)
-NEWLINE_BLOCK = 1 << 20
-
-
-def _newlines(arr: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-    """Offsets of every newline, found 1 MiB at a time into one reused scratch array (a
-    chunk-sized one would cost a chunk's worth of memory for nothing; a fresh one, time)."""
-    parts = []
-    for start in range(0, len(arr), NEWLINE_BLOCK):
-        part = arr[start:start + NEWLINE_BLOCK]
-        eq = scratch[:len(part)]
-        np.equal(part, 10, out=eq)
-        found = np.flatnonzero(eq)
-        if start:
-            found += start
-        parts.append(found)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 class _Chunk:
@@ -168,18 +156,17 @@ class _Chunk:
                  res: ScanResult) -> None:
         self.buf, self.st, self.plan, self.res = buf, st, plan, res
         size = len(buf)
-        arr = np.frombuffer(buf, dtype=np.uint8)
-        nl = _newlines(arr, st.scratch)
-        n = len(nl) + (0 if len(nl) and nl[-1] == size - 1 else 1)
-        starts = np.empty(n, dtype=np.int64)
-        starts[0] = 0
-        starts[1:] = nl[: n - 1] + 1
+        if st.scratch is None:
+            st.scratch = plan.lines.scratch()
+        starts, self.kinds = plan.lines.run(buf, st.scratch)
+        n = len(starts)
         ends = np.empty(n, dtype=np.int64)
         ends[:-1] = starts[1:]
         ends[-1] = size
-        self.arr, self.n, self.starts, self.ends = arr, n, starts, ends
+        self.arr = np.frombuffer(buf, dtype=np.uint8)
+        self.n, self.starts, self.ends = n, starts, ends
         self.lengths = ends - starts  # newline included
-        self.start_lines = np.flatnonzero(plan.start_shapes.match(buf, starts, self.lengths))
+        self.start_lines = np.flatnonzero(self.kinds == START)
         self.n_rec = len(self.start_lines)
         self.first_start = int(self.start_lines[0]) if self.n_rec else n
 
@@ -188,21 +175,18 @@ class _Chunk:
         """Sets ``orphans`` (sorted line indexes) and counts every line of the chunk."""
         st, res, n = self.st, self.res, self.n
         self.orphans = _NONE
-        mask = np.ones(n, dtype=bool)
-        mask[self.start_lines] = False
-        others = np.flatnonzero(mask)
+        others = np.flatnonzero(self.kinds != START)
         if len(others):
-            ends = self.ends[others]
-            content = self.lengths[others] - (self.arr[ends - 1] == 10)
-            blank = content == 0
             if self.plan.continuation == "indented":
-                first = self.arr[self.starts[others]]
-                cont = blank | (first == 9) | (first == 32)
+                cont = self.kinds[others] == INDENTED
             else:
                 cont = np.ones(len(others), dtype=bool)
             raw_cont = cont.copy()
             if not st.seen_record:
                 # continuation lines before any record of the file have nothing to attach to
+                # (blank lines excepted: they are continuation lines wherever they are)
+                ends = self.ends[others]
+                blank = self.lengths[others] - (self.arr[ends - 1] == 10) == 0
                 lost = cont & (others < self.first_start) & ~blank
                 cont &= ~lost
             orphan = ~cont

@@ -139,6 +139,11 @@ def _accelerator() -> dict[str, Any] | None:
     return dict(lark_cython.plugins)
 
 
+def lark_accelerated() -> bool:
+    """Records go through lark-cython (installed, and not switched off)."""
+    return _accelerator() is not None
+
+
 class Registry:
     """Every known format, in a stable order (file name order)."""
 

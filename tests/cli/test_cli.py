@@ -127,6 +127,19 @@ def test_rules_and_formats_commands() -> None:
     assert "cbb_run_log" in runner.invoke(app, ["formats", "list"]).stdout
 
 
+def test_version_names_the_accelerators_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reformdiag import __version__
+    from reformdiag.ingest import lines
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"reformdiag {__version__}\n")
+    assert "stage one line pass:" in result.stdout and "stage two parser:" in result.stdout
+    monkeypatch.setattr(lines, "_linescan", None)  # as installed without a C compiler
+    assert "numpy (no compiled module" in runner.invoke(app, ["--version"]).stdout
+    assert "Usage:" in runner.invoke(app, []).output  # no command: the help, as before
+
+
 def test_broken_rule_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "GN999_broken.yaml").write_text("id: GN999\nname: x.y\n")
     result = runner.invoke(app, ["analyze", str(FAILOVER), "--rules", str(tmp_path)])

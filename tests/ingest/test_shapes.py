@@ -37,6 +37,11 @@ LINES = [
     b"2024-09-19 17:03:2",
     b"\x00\xff\xfe garbage",
     b"2024:09:19 17-03-20 separators swapped",
+    # the bytes just outside the digits: '/' before '0', ':' after '9'
+    b"2024-09-19 17:03:2:",
+    b"/024-09-19 17:03:20 x",
+    b"2024-09-19 1:/03:20 x",
+    b"Sep 1: 17:03:20 host",
 ]
 
 
