@@ -1,10 +1,13 @@
 /* Stage one's line pass in one compiled loop (optional: reformdiag/ingest/lines.py falls back
  * to numpy, with the same answers, when this module was not built).
  *
- * scan_lines(buf, shapes) -> (starts, kinds)
+ * scan_lines(buf, shapes, max_lines) -> (starts, kinds, used)
  *   starts: int64 offset of every line start of buf (native byte order, as numpy reads it);
  *   kinds:  uint8 per line: 1 the line starts with one of the record-start shapes,
- *           2 it does not but is blank or starts with a tab or a space, 0 anything else.
+ *           2 it does not but is blank or starts with a tab or a space, 0 anything else;
+ *   used:   the bytes those lines cover. The pass stops after max_lines lines (the caller
+ *           goes on from there), so that a chunk of tiny lines cannot need arrays many
+ *           times its own size.
  *
  * A shape is the spec's byte pattern: '#' a digit, '?' any byte, anything else itself. As in
  * shapes.py, a line (its newline included) shorter than the shape never matches, and a shape
@@ -96,7 +99,7 @@ static int match_shape(const Shape *s, const unsigned char *p, Py_ssize_t len, P
 typedef struct {
     int64_t *starts;
     unsigned char *kinds;
-    Py_ssize_t n, cap;
+    Py_ssize_t n, cap, max;
 } Lines;
 
 static int grow(Lines *out) {
@@ -137,8 +140,10 @@ static int add_line(Lines *out, const unsigned char *buf, Py_ssize_t size, Py_ss
     return 0;
 }
 
-static int scan(Lines *out, const unsigned char *buf, Py_ssize_t size, const Shape *shapes,
-                int n_shapes) {
+/* Returns the bytes covered by the lines found (all of buf unless out->max stopped it), or -1
+ * when out of memory. */
+static Py_ssize_t scan(Lines *out, const unsigned char *buf, Py_ssize_t size,
+                       const Shape *shapes, int n_shapes) {
     Py_ssize_t start = 0, i = 0;
 #if defined(__SSE2__)
     const __m128i newline = _mm_set1_epi8('\n');
@@ -150,6 +155,8 @@ static int scan(Lines *out, const unsigned char *buf, Py_ssize_t size, const Sha
             if (add_line(out, buf, size, start, nl + 1, shapes, n_shapes) < 0)
                 return -1;
             start = nl + 1;
+            if (out->n == out->max)
+                return start;
             bits &= bits - 1;
         }
     }
@@ -159,23 +166,30 @@ static int scan(Lines *out, const unsigned char *buf, Py_ssize_t size, const Sha
             if (add_line(out, buf, size, start, i + 1, shapes, n_shapes) < 0)
                 return -1;
             start = i + 1;
+            if (out->n == out->max)
+                return start;
         }
     }
     if (start < size && add_line(out, buf, size, start, size, shapes, n_shapes) < 0)
         return -1;
-    return 0;
+    return size;
 }
 
 static PyObject *scan_lines(PyObject *self, PyObject *args) {
     Py_buffer view;
     PyObject *shape_seq;
-    if (!PyArg_ParseTuple(args, "y*O", &view, &shape_seq))
+    Py_ssize_t max_lines;
+    if (!PyArg_ParseTuple(args, "y*On", &view, &shape_seq, &max_lines))
         return NULL;
     PyObject *result = NULL, *fast = PySequence_Fast(shape_seq, "shapes must be a sequence");
-    Lines out = {NULL, NULL, 0, 0};
+    Lines out = {NULL, NULL, 0, 0, max_lines};
     Shape shapes[MAX_SHAPES];
     if (!fast)
         goto done;
+    if (max_lines < 1) {
+        PyErr_SetString(PyExc_ValueError, "max_lines must be at least 1");
+        goto done;
+    }
     Py_ssize_t n_shapes = PySequence_Fast_GET_SIZE(fast);
     if (n_shapes > MAX_SHAPES) {
         PyErr_SetString(PyExc_ValueError, "too many record-start shapes");
@@ -190,11 +204,11 @@ static PyObject *scan_lines(PyObject *self, PyObject *args) {
         compile_shape(&shapes[i], (const unsigned char *)PyBytes_AS_STRING(item),
                       PyBytes_GET_SIZE(item));
     }
-    int failed;
+    Py_ssize_t used;
     Py_BEGIN_ALLOW_THREADS
-    failed = scan(&out, (const unsigned char *)view.buf, view.len, shapes, (int)n_shapes);
+    used = scan(&out, (const unsigned char *)view.buf, view.len, shapes, (int)n_shapes);
     Py_END_ALLOW_THREADS
-    if (failed) {
+    if (used < 0) {
         PyErr_NoMemory();
         goto done;
     }
@@ -202,7 +216,7 @@ static PyObject *scan_lines(PyObject *self, PyObject *args) {
                                                  out.n * (Py_ssize_t)sizeof(int64_t));
     PyObject *kinds = PyBytes_FromStringAndSize((const char *)out.kinds, out.n);
     if (starts && kinds)
-        result = PyTuple_Pack(2, starts, kinds);
+        result = Py_BuildValue("(OOn)", starts, kinds, used);
     Py_XDECREF(starts);
     Py_XDECREF(kinds);
 done:
@@ -215,8 +229,9 @@ done:
 
 static PyMethodDef methods[] = {
     {"scan_lines", scan_lines, METH_VARARGS,
-     "scan_lines(buf, shapes) -> (starts, kinds): int64 line starts and uint8 line kinds "
-     "(1 record start, 2 blank or indented, 0 other) of buf."},
+     "scan_lines(buf, shapes, max_lines) -> (starts, kinds, used): int64 line starts and "
+     "uint8 line kinds (1 record start, 2 blank or indented, 0 other) of at most max_lines "
+     "lines of buf, and the bytes they cover."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -119,8 +119,11 @@ def iter_scan(chunks: Iterable[bytes], plan: ScanPlan, res: ScanResult) -> Itera
     """
     st = _State()
     for chunk in chunks:
-        if len(chunk):
-            yield from _Chunk(chunk, st, plan, res).scan()
+        rest = memoryview(chunk)
+        while len(rest):  # one pass, unless the chunk has more lines than a pass takes
+            piece = _Chunk(rest, st, plan, res)
+            yield from piece.scan()
+            rest = rest[piece.size:]
     yield from _finish_carry(st, res, plan)
 
 
@@ -150,20 +153,22 @@ _NONE = np.zeros(0, dtype=np.int64)
 
 
 class _Chunk:
-    """One chunk: line arrays built once with numpy, then Python work per kept record only."""
+    """One pass over a chunk (or over its first ``lines.MAX_LINES`` lines: ``size`` says how
+    many bytes it took): line arrays built once, then Python work per kept record only."""
 
     def __init__(self, buf: memoryview | bytes, st: _State, plan: ScanPlan,
                  res: ScanResult) -> None:
-        self.buf, self.st, self.plan, self.res = buf, st, plan, res
-        size = len(buf)
+        self.st, self.plan, self.res = st, plan, res
         if st.scratch is None:
             st.scratch = plan.lines.scratch()
-        starts, self.kinds = plan.lines.run(buf, st.scratch)
+        starts, self.kinds, size = plan.lines.run(buf, st.scratch)
+        self.buf = buf if size == len(buf) else buf[:size]  # the lines of this pass
+        self.size = size
         n = len(starts)
         ends = np.empty(n, dtype=np.int64)
         ends[:-1] = starts[1:]
         ends[-1] = size
-        self.arr = np.frombuffer(buf, dtype=np.uint8)
+        self.arr = np.frombuffer(self.buf, dtype=np.uint8)
         self.n, self.starts, self.ends = n, starts, ends
         self.lengths = ends - starts  # newline included
         self.start_lines = np.flatnonzero(self.kinds == START)

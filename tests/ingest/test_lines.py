@@ -11,9 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reformdiag.ingest import lines as lines_module
 from reformdiag.ingest.lines import INDENTED, OTHER, START, LinePass, compiled_available
+from reformdiag.ingest.scan import ScanPlan, scan
 from reformdiag.ingest.shapes import StartShapes
 from reformdiag.pipeline import Options, analyse
+from tests.ingest.test_scan import CM, PG, _summary
+from tests.ingest.test_scan import LINES as SCAN_LINES
 from tests.ingest.test_shapes import LINES, SHAPES, _reference
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,8 +50,9 @@ def _expected(shapes: tuple[bytes, ...], data: bytes) -> tuple[list[int], list[i
 def _check(way: str, shapes: tuple[bytes, ...], data: bytes, offset: int) -> None:
     # ``offset`` bytes before the chunk: the words the compiled loop loads are unaligned
     buf = memoryview(bytearray(b"x" * offset + data))[offset:]
-    starts, kinds = LinePass(StartShapes(shapes), way).run(buf)
+    starts, kinds, used = LinePass(StartShapes(shapes), way).run(buf)
     assert (starts.tolist(), kinds.tolist()) == _expected(shapes, data)
+    assert used == len(data)
 
 
 LINE = st.one_of(st.sampled_from([*LINES, b"\r", b"  \t", LONG_SHAPE[0][:70] + b"x"]),
@@ -109,3 +114,36 @@ def _key(options: Options, bundle: Path) -> object:
 @pytest.mark.parametrize("bundle", BUNDLES, ids=lambda p: p.parent.name)
 def test_both_ways_give_the_same_analysis(bundle: Path) -> None:
     assert _key(Options(line_pass="compiled"), bundle) == _key(Options(line_pass="numpy"), bundle)
+
+
+@pytest.mark.parametrize("way", WAYS)
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(st.sampled_from(SCAN_LINES), max_size=40), per_pass=st.integers(1, 5),
+       end_newline=st.booleans())
+def test_a_chunk_of_many_lines_takes_several_passes_with_the_same_result(
+        way: str, lines: list[bytes], per_pass: int, end_newline: bool) -> None:
+    """A pass stops after MAX_LINES lines (bounded arrays); the scan goes on from there."""
+    data = b"\n".join(lines) + (b"\n" if end_newline and lines else b"")
+    for base in (PG, CM):
+        plan = ScanPlan(base.shapes, base.continuation, base.keep, base.attach, line_pass=way)
+        whole = _summary(plan, [data] if data else [])
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(lines_module, "MAX_LINES", per_pass)
+            assert _summary(plan, [data] if data else []) == whole
+
+
+def test_a_chunk_of_blank_lines_stays_small() -> None:
+    """4 MiB of blank lines: every pass holds MAX_LINES lines, not the chunk's 4 million."""
+    seen = []
+    plan = ScanPlan(PG.shapes, PG.continuation, PG.keep, PG.attach)
+    real = plan.lines.run
+
+    def run(*args: object, **kwargs: object) -> tuple[np.ndarray, np.ndarray, int]:
+        out = real(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(len(out[0]))
+        return out
+
+    plan.lines.run = run  # type: ignore[method-assign]
+    result = scan([b"2024-01-01 00:00:00 x\n" + b"\n" * (4 << 20)], plan)
+    assert result.lines == (4 << 20) + 1 and result.continuation == 4 << 20
+    assert max(seen) == lines_module.MAX_LINES and len(seen) == -(-result.lines // max(seen))
