@@ -16,7 +16,8 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-MODULE = "reformdiag.ingest._linescan"
+# A top-level module (see the C file's head for why), from the package's C source.
+MODULE = "_reformdiag_linescan"
 SOURCE = "reformdiag/ingest/_linescan.c"
 
 

@@ -196,9 +196,16 @@ def machine() -> dict[str, object]:
                 break
     except OSError:
         pass
+    from reformdiag.ingest import lines, phrases
+    from reformdiag.parse.registry import lark_accelerated
+
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "kernel": platform.release(),
-            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)}
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+            # what `reformdiag --version` reports: a slow result may be a missing accelerator
+            "line_pass": "compiled" if lines.compiled_available() else "numpy",
+            "phrase_search": "hyperscan" if phrases.hyperscan is not None else "aho-corasick",
+            "stage_two": "lark-cython" if lark_accelerated() else "lark"}
 
 
 def table(result: dict[str, object]) -> str:

@@ -1,6 +1,11 @@
 /* Stage one's line pass in one compiled loop (optional: reformdiag/ingest/lines.py falls back
  * to numpy, with the same answers, when this module was not built).
  *
+ * Built as the top-level module _reformdiag_linescan, not inside the package: tests run from a
+ * checkout import the package's Python code from the checkout, where a module built into the
+ * installed package would not be found. ABI is bumped whenever scan_lines changes, so that a
+ * stale build is ignored rather than called the wrong way.
+ *
  * scan_lines(buf, shapes, max_lines) -> (starts, kinds, used)
  *   starts: int64 offset of every line start of buf (native byte order, as numpy reads it);
  *   kinds:  uint8 per line: 1 the line starts with one of the record-start shapes,
@@ -236,7 +241,15 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_linescan", "Stage one's line pass, compiled.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_reformdiag_linescan", "reformdiag: stage one's line pass, compiled.",
+    -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__linescan(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__reformdiag_linescan(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddIntConstant(m, "ABI", 1) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

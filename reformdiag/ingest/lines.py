@@ -17,10 +17,13 @@ import numpy as np
 
 from reformdiag.ingest.shapes import StartShapes
 
+ABI = 1  # the calling convention of scan_lines this code expects (see _linescan.c)
 try:  # built by hatch_build.py; absent without a compiler (or on another interpreter)
-    from reformdiag.ingest import _linescan
+    import _reformdiag_linescan as _linescan
 except ImportError:  # pragma: no cover - depends on the install
     _linescan = None
+if _linescan is not None and getattr(_linescan, "ABI", None) != ABI:  # pragma: no cover
+    _linescan = None  # a stale build of another version: numpy rather than a wrong call
 
 OTHER, START, INDENTED = 0, 1, 2  # INDENTED: blank, or starts with a tab or a space
 NEWLINE_BLOCK = 1 << 20
