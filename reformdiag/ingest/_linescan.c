@@ -6,13 +6,22 @@
  * installed package would not be found. ABI is bumped whenever scan_lines changes, so that a
  * stale build is ignored rather than called the wrong way.
  *
- * scan_lines(buf, shapes, max_lines) -> (starts, kinds, used)
- *   starts: int64 offset of every line start of buf (native byte order, as numpy reads it);
- *   kinds:  uint8 per line: 1 the line starts with one of the record-start shapes,
- *           2 it does not but is blank or starts with a tab or a space, 0 anything else;
- *   used:   the bytes those lines cover. The pass stops after max_lines lines (the caller
- *           goes on from there), so that a chunk of tiny lines cannot need arrays many
- *           times its own size.
+ * scan_lines(buf, shapes, max_lines, indented, seen_record, long_line)
+ *   -> (used, lines, long_lines, rec_offsets, rec_lines, orphan_offsets, orphan_ends,
+ *       orphan_lines, orphan_reasons)
+ *
+ * Every line of buf (the bytes up to and including a newline; a last line without one counts
+ * too) is a record start (it begins with one of the shapes), a continuation line, or an orphan:
+ *   - with `indented`, a line that starts no record continues one only if it is blank or
+ *     starts with a tab or a space; otherwise any line that starts no record continues one;
+ *   - before the first record of the file (`seen_record` false and no record start yet in
+ *     buf), a continuation line has nothing to continue: an orphan, unless it is blank.
+ * Returned: the bytes the lines cover (`used`), how many lines, how many are longer than
+ * `long_line` bytes (newline excluded); for each record start its byte offset and line
+ * index; for each orphan its offset, end, line index and reason (1: no record prefix,
+ * 2: a continuation line before the first record). Arrays are bytes of native int64 (uint8
+ * for the reasons). The pass stops after max_lines lines (the caller goes on from there), so
+ * that a chunk of tiny lines cannot need arrays many times its own size.
  *
  * A shape is the spec's byte pattern: '#' a digit, '?' any byte, anything else itself. As in
  * shapes.py, a line (its newline included) shorter than the shape never matches, and a shape
@@ -101,55 +110,73 @@ static int match_shape(const Shape *s, const unsigned char *p, Py_ssize_t len, P
     return 1;
 }
 
+/* A growable array of fixed-size items. */
 typedef struct {
-    int64_t *starts;
-    unsigned char *kinds;
-    Py_ssize_t n, cap, max;
-} Lines;
+    char *data;
+    Py_ssize_t n, cap, item;
+} Array;
 
-static int grow(Lines *out) {
-    Py_ssize_t cap = out->cap ? out->cap * 2 : 1024;
-    int64_t *starts = realloc(out->starts, (size_t)cap * sizeof(int64_t));
-    if (!starts)
-        return -1;
-    out->starts = starts;
-    unsigned char *kinds = realloc(out->kinds, (size_t)cap);
-    if (!kinds)
-        return -1;
-    out->kinds = kinds;
-    out->cap = cap;
+static int push(Array *a, const void *value) {
+    if (a->n == a->cap) {
+        Py_ssize_t cap = a->cap ? a->cap * 2 : 256;
+        char *data = realloc(a->data, (size_t)(cap * a->item));
+        if (!data)
+            return -1;
+        a->data = data;
+        a->cap = cap;
+    }
+    memcpy(a->data + a->n * a->item, value, (size_t)a->item);
+    a->n++;
     return 0;
 }
 
-static int add_line(Lines *out, const unsigned char *buf, Py_ssize_t size, Py_ssize_t start,
-                    Py_ssize_t end, const Shape *shapes, int n_shapes) {
-    if (out->n == out->cap && grow(out) < 0)
-        return -1;
-    const unsigned char *p = buf + start;
+static PyObject *as_bytes(const Array *a) {
+    return PyBytes_FromStringAndSize(a->data ? a->data : "", a->n * a->item);
+}
+
+typedef struct {
+    const unsigned char *buf;
+    Py_ssize_t size;
+    const Shape *shapes;
+    int n_shapes, indented, seen_record;
+    Py_ssize_t long_line, max_lines;
+    Py_ssize_t lines, long_lines;
+    Array rec_off, rec_line, orph_off, orph_end, orph_line, orph_reason;
+} Pass;
+
+static int add_line(Pass *ps, Py_ssize_t start, Py_ssize_t end) {
+    const unsigned char *p = ps->buf + start;
     Py_ssize_t len = end - start;
-    unsigned char kind = 0;
-    for (int i = 0; i < n_shapes; i++) {
-        if (match_shape(&shapes[i], p, len, size - start)) {
-            kind = 1;
-            break;
+    Py_ssize_t content = len - (p[len - 1] == '\n');
+    int64_t line = ps->lines++, off = start, stop = end;
+    if (content > ps->long_line)
+        ps->long_lines++;
+    for (int i = 0; i < ps->n_shapes; i++) {
+        if (match_shape(&ps->shapes[i], p, len, ps->size - start)) {
+            ps->seen_record = 1;
+            if (push(&ps->rec_off, &off) < 0 || push(&ps->rec_line, &line) < 0)
+                return -1;
+            return 0;
         }
     }
-    if (!kind) {
-        Py_ssize_t content = len - (p[len - 1] == '\n');
-        if (content == 0 || p[0] == '\t' || p[0] == ' ')
-            kind = 2;
-    }
-    out->starts[out->n] = start;
-    out->kinds[out->n] = kind;
-    out->n++;
+    int blank = content == 0;
+    int cont = !ps->indented || blank || p[0] == '\t' || p[0] == ' ';
+    unsigned char reason = 0;
+    if (!cont)
+        reason = 1;
+    else if (!ps->seen_record && !blank)
+        reason = 2;
+    if (reason && (push(&ps->orph_off, &off) < 0 || push(&ps->orph_end, &stop) < 0 ||
+                   push(&ps->orph_line, &line) < 0 || push(&ps->orph_reason, &reason) < 0))
+        return -1;
     return 0;
 }
 
-/* Returns the bytes covered by the lines found (all of buf unless out->max stopped it), or -1
- * when out of memory. */
-static Py_ssize_t scan(Lines *out, const unsigned char *buf, Py_ssize_t size,
-                       const Shape *shapes, int n_shapes) {
-    Py_ssize_t start = 0, i = 0;
+/* Returns the bytes covered by the lines found (all of buf unless max_lines stopped the
+ * pass), or -1 when out of memory. */
+static Py_ssize_t scan(Pass *ps) {
+    const unsigned char *buf = ps->buf;
+    Py_ssize_t size = ps->size, start = 0, i = 0;
 #if defined(__SSE2__)
     const __m128i newline = _mm_set1_epi8('\n');
     for (; i + 16 <= size; i += 16) {
@@ -157,10 +184,10 @@ static Py_ssize_t scan(Lines *out, const unsigned char *buf, Py_ssize_t size,
         unsigned bits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, newline));
         while (bits) {
             Py_ssize_t nl = i + __builtin_ctz(bits);
-            if (add_line(out, buf, size, start, nl + 1, shapes, n_shapes) < 0)
+            if (add_line(ps, start, nl + 1) < 0)
                 return -1;
             start = nl + 1;
-            if (out->n == out->max)
+            if (ps->lines == ps->max_lines)
                 return start;
             bits &= bits - 1;
         }
@@ -168,27 +195,34 @@ static Py_ssize_t scan(Lines *out, const unsigned char *buf, Py_ssize_t size,
 #endif
     for (; i < size; i++) {
         if (buf[i] == '\n') {
-            if (add_line(out, buf, size, start, i + 1, shapes, n_shapes) < 0)
+            if (add_line(ps, start, i + 1) < 0)
                 return -1;
             start = i + 1;
-            if (out->n == out->max)
+            if (ps->lines == ps->max_lines)
                 return start;
         }
     }
-    if (start < size && add_line(out, buf, size, start, size, shapes, n_shapes) < 0)
+    if (start < size && add_line(ps, start, size) < 0)
         return -1;
     return size;
 }
 
 static PyObject *scan_lines(PyObject *self, PyObject *args) {
+    (void)self;
     Py_buffer view;
     PyObject *shape_seq;
-    Py_ssize_t max_lines;
-    if (!PyArg_ParseTuple(args, "y*On", &view, &shape_seq, &max_lines))
+    Py_ssize_t max_lines, long_line;
+    int indented, seen_record;
+    if (!PyArg_ParseTuple(args, "y*Onppn", &view, &shape_seq, &max_lines, &indented,
+                          &seen_record, &long_line))
         return NULL;
     PyObject *result = NULL, *fast = PySequence_Fast(shape_seq, "shapes must be a sequence");
-    Lines out = {NULL, NULL, 0, 0, max_lines};
     Shape shapes[MAX_SHAPES];
+    Pass ps;
+    memset(&ps, 0, sizeof(ps));
+    ps.rec_off.item = ps.rec_line.item = ps.orph_off.item = sizeof(int64_t);
+    ps.orph_end.item = ps.orph_line.item = sizeof(int64_t);
+    ps.orph_reason.item = 1;
     if (!fast)
         goto done;
     if (max_lines < 1) {
@@ -209,24 +243,40 @@ static PyObject *scan_lines(PyObject *self, PyObject *args) {
         compile_shape(&shapes[i], (const unsigned char *)PyBytes_AS_STRING(item),
                       PyBytes_GET_SIZE(item));
     }
+    ps.buf = (const unsigned char *)view.buf;
+    ps.size = view.len;
+    ps.shapes = shapes;
+    ps.n_shapes = (int)n_shapes;
+    ps.indented = indented;
+    ps.seen_record = seen_record;
+    ps.long_line = long_line;
+    ps.max_lines = max_lines;
     Py_ssize_t used;
     Py_BEGIN_ALLOW_THREADS
-    used = scan(&out, (const unsigned char *)view.buf, view.len, shapes, (int)n_shapes);
+    used = scan(&ps);
     Py_END_ALLOW_THREADS
     if (used < 0) {
         PyErr_NoMemory();
         goto done;
     }
-    PyObject *starts = PyBytes_FromStringAndSize((const char *)out.starts,
-                                                 out.n * (Py_ssize_t)sizeof(int64_t));
-    PyObject *kinds = PyBytes_FromStringAndSize((const char *)out.kinds, out.n);
-    if (starts && kinds)
-        result = Py_BuildValue("(OOn)", starts, kinds, used);
-    Py_XDECREF(starts);
-    Py_XDECREF(kinds);
+    Array *arrays[] = {&ps.rec_off, &ps.rec_line, &ps.orph_off, &ps.orph_end, &ps.orph_line,
+                       &ps.orph_reason};
+    PyObject *out[6] = {NULL};
+    int ok = 1;
+    for (int i = 0; i < 6; i++)
+        ok = ok && (out[i] = as_bytes(arrays[i])) != NULL;
+    if (ok)
+        result = Py_BuildValue("(nnnOOOOOO)", used, ps.lines, ps.long_lines, out[0], out[1],
+                               out[2], out[3], out[4], out[5]);
+    for (int i = 0; i < 6; i++)
+        Py_XDECREF(out[i]);
 done:
-    free(out.starts);
-    free(out.kinds);
+    free(ps.rec_off.data);
+    free(ps.rec_line.data);
+    free(ps.orph_off.data);
+    free(ps.orph_end.data);
+    free(ps.orph_line.data);
+    free(ps.orph_reason.data);
     Py_XDECREF(fast);
     PyBuffer_Release(&view);
     return result;
@@ -234,9 +284,9 @@ done:
 
 static PyMethodDef methods[] = {
     {"scan_lines", scan_lines, METH_VARARGS,
-     "scan_lines(buf, shapes, max_lines) -> (starts, kinds, used): int64 line starts and "
-     "uint8 line kinds (1 record start, 2 blank or indented, 0 other) of at most max_lines "
-     "lines of buf, and the bytes they cover."},
+     "scan_lines(buf, shapes, max_lines, indented, seen_record, long_line) -> (used, lines, "
+     "long_lines, rec_offsets, rec_lines, orphan_offsets, orphan_ends, orphan_lines, "
+     "orphan_reasons): see the head of _linescan.c."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -247,7 +297,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__reformdiag_linescan(void) {
     PyObject *m = PyModule_Create(&module);
-    if (m && PyModule_AddIntConstant(m, "ABI", 1) < 0) {
+    if (m && PyModule_AddIntConstant(m, "ABI", 2) < 0) {
         Py_DECREF(m);
         return NULL;
     }

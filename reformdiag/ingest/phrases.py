@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 
 import ahocorasick_rs
-import numpy as np
 
 try:  # an accelerator: wheels exist for the usual Linux and macOS machines
     import hyperscan
@@ -26,19 +25,18 @@ except ImportError:  # pragma: no cover - depends on the platform
 KEEP, ATTACH, CANDIDATE = 1, 2, 3
 FAST_GROUP = 24
 _LEADING_PUNCT = re.compile(rb"^[^A-Za-z0-9_]+")
-_EMPTY = np.zeros(0, dtype=np.int64)
 
 
 class PhraseSearch:
     """``search(buf)`` -> (offsets, kinds): a byte offset inside each hit and whether it keeps
-    its record (KEEP), attaches it (ATTACH), or must be confirmed with :meth:`classify`."""
+    its record (KEEP), attaches it (ATTACH), or must be confirmed with :meth:`classify`.
+    Lists: hits are few (the phrases name the rare interesting lines)."""
 
     def __init__(self, keep: tuple[bytes, ...], attach: tuple[bytes, ...],
                  engine: str = "auto") -> None:
         self.phrases = list(dict.fromkeys([*keep, *attach]))
         attach_only = set(attach) - set(keep)
-        self._kind = np.array([ATTACH if p in attach_only else KEEP for p in self.phrases],
-                              dtype=np.int8)
+        self._kind = [ATTACH if p in attach_only else KEEP for p in self.phrases]
         if engine == "auto":
             engine = "hyperscan" if hyperscan is not None else "aho-corasick"
         self.engine = engine
@@ -55,14 +53,14 @@ class PhraseSearch:
         self._exact = self._engine = None
 
     # -- searching ------------------------------------------------------------------------
-    def search(self, buf: memoryview | bytes) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, buf: memoryview | bytes) -> tuple[list[int], list[int]]:
         if not self.phrases:
-            return _EMPTY, _EMPTY
+            return [], []
         if self.engine == "hyperscan":
             return self._search_hyperscan(buf)
         return self._search_grouped(buf)
 
-    def _search_hyperscan(self, buf: memoryview | bytes) -> tuple[np.ndarray, np.ndarray]:
+    def _search_hyperscan(self, buf: memoryview | bytes) -> tuple[list[int], list[int]]:
         if self._engine is None:
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             n = len(self.phrases)
@@ -78,11 +76,10 @@ class PhraseSearch:
             ends.append(end - 1)  # the last byte of the phrase: on the phrase's own line
 
         db.scan(buf, match_event_handler=on_match, scratch=scratch)
-        if not ends:
-            return _EMPTY, _EMPTY
-        return np.array(ends, dtype=np.int64), self._kind[np.array(ids)]
+        kind = self._kind
+        return ends, [kind[i] for i in ids]
 
-    def _search_grouped(self, buf: memoryview | bytes) -> tuple[np.ndarray, np.ndarray]:
+    def _search_grouped(self, buf: memoryview | bytes) -> tuple[list[int], list[int]]:
         if self._engine is None:
             fast = list(dict.fromkeys(_LEADING_PUNCT.sub(b"", p) or p for p in self.phrases))
             self._engine = [
@@ -93,10 +90,7 @@ class PhraseSearch:
         starts: list[int] = []
         for ac in self._engine:  # type: ignore[attr-defined]
             starts.extend(start for _, start, _ in ac.find_matches_as_indexes(buf))
-        if not starts:
-            return _EMPTY, _EMPTY
-        offsets = np.array(starts, dtype=np.int64)
-        return offsets, np.full(len(offsets), CANDIDATE, dtype=np.int8)
+        return starts, [CANDIDATE] * len(starts)
 
     # -- confirming -----------------------------------------------------------------------
     def classify(self, text: bytes) -> tuple[bool, bool]:

@@ -1,32 +1,36 @@
 """Ingest stage: stage one. Per file, on bytes, with no Python loop per line:
 
-* the line pass (``lines``): every line start, and whether the line starts a record (the
-  format's start shapes), is blank or indented, or neither; one compiled loop, or numpy;
-* continuation / orphan lines from those kinds and the format's continuation rule;
-* anchor phrases in one pass over the chunk (``phrases``: Hyperscan, or Aho-Corasick);
+* the line pass (``lines``): where records start, which lines are orphans, how many lines;
+  one compiled loop, or numpy;
+* anchor phrases in one pass over the chunk (``phrases``: Hyperscan, or Aho-Corasick), each
+  hit mapped to its record by bisection over the record starts;
 * the kept records (anchor hits, and auxiliary records after a kept one) cut out as bytes.
 
 Lark (stage two) then sees only the kept records. Every line read is counted once as a
 record start, a continuation line, or an unparsed (orphan) line. Python work is per kept
-record and per chunk, never per line.
+record, per hit and per chunk, never per line.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from reformdiag.ingest.lines import INDENTED, START, LinePass
+from reformdiag.ingest.lines import BEFORE_FIRST_RECORD, LONG_LINE, LinePass
 from reformdiag.ingest.phrases import ATTACH, CANDIDATE, KEEP, PhraseSearch
 from reformdiag.ingest.shapes import StartShapes
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _TS = re.compile(rb"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,3})?")
 MAX_RECORD = 256 * 1024  # a kept record longer than this is cut (with its lines still counted)
 MAX_ORPHAN_SAMPLES = 200
-LONG_LINE = 1024 * 1024
+_REASONS = {BEFORE_FIRST_RECORD: "continuation line before the first record"}
+_NO_PREFIX = "no record prefix (not a known line start, not indented)"
 
 
 @dataclass(slots=True)
@@ -47,7 +51,7 @@ class ScanPlan:
     def __post_init__(self) -> None:
         self.phrases = PhraseSearch(self.keep, self.attach, self.engine)
         self.start_shapes = StartShapes(self.shapes)
-        self.lines = LinePass(self.start_shapes, self.line_pass)
+        self.lines = LinePass(self.start_shapes, self.continuation == "indented", self.line_pass)
 
     def keeping_all(self) -> ScanPlan:
         """The same plan with the prefilter off (``timeline --all``, ``--no-prefilter``)."""
@@ -149,96 +153,87 @@ def _finish_carry(st: _State, res: ScanResult, plan: ScanPlan) -> Iterator[KeptR
     st.carry, st.carry_bytes = [], 0
 
 
-_NONE = np.zeros(0, dtype=np.int64)
-
-
 class _Chunk:
     """One pass over a chunk (or over its first ``lines.MAX_LINES`` lines: ``size`` says how
-    many bytes it took): line arrays built once, then Python work per kept record only."""
+    many bytes it took): the line table built once, then Python work per hit and per kept
+    record only. Lines are numbered from 0 within the pass, records too (-1: the record
+    carried over from the chunk before)."""
 
-    def __init__(self, buf: memoryview | bytes, st: _State, plan: ScanPlan,
-                 res: ScanResult) -> None:
+    def __init__(self, buf: memoryview, st: _State, plan: ScanPlan, res: ScanResult) -> None:
         self.st, self.plan, self.res = st, plan, res
         if st.scratch is None:
             st.scratch = plan.lines.scratch()
-        starts, self.kinds, size = plan.lines.run(buf, st.scratch)
-        self.buf = buf if size == len(buf) else buf[:size]  # the lines of this pass
-        self.size = size
-        n = len(starts)
-        ends = np.empty(n, dtype=np.int64)
-        ends[:-1] = starts[1:]
-        ends[-1] = size
-        self.arr = np.frombuffer(self.buf, dtype=np.uint8)
-        self.n, self.starts, self.ends = n, starts, ends
-        self.lengths = ends - starts  # newline included
-        self.start_lines = np.flatnonzero(self.kinds == START)
-        self.n_rec = len(self.start_lines)
-        self.first_start = int(self.start_lines[0]) if self.n_rec else n
+        self.t = t = plan.lines.run(buf, st.seen_record, st.scratch)
+        self.size = t.used
+        self.buf = buf if t.used == len(buf) else buf[:t.used]
+        self.n = t.lines
+        self.n_rec = len(t.rec_lines)
+        self.first_start = t.rec_lines[0] if self.n_rec else self.n  # line of the first record
 
-    # -- the lines that start no record: continuation, or orphans -------------------------
-    def _others(self) -> None:
-        """Sets ``orphans`` (sorted line indexes) and counts every line of the chunk."""
-        st, res, n = self.st, self.res, self.n
-        self.orphans = _NONE
-        others = np.flatnonzero(self.kinds != START)
-        if len(others):
-            if self.plan.continuation == "indented":
-                cont = self.kinds[others] == INDENTED
-            else:
-                cont = np.ones(len(others), dtype=bool)
-            raw_cont = cont.copy()
-            if not st.seen_record:
-                # continuation lines before any record of the file have nothing to attach to
-                # (blank lines excepted: they are continuation lines wherever they are)
-                ends = self.ends[others]
-                blank = self.lengths[others] - (self.arr[ends - 1] == 10) == 0
-                lost = cont & (others < self.first_start) & ~blank
-                cont &= ~lost
-            orphan = ~cont
-            self.orphans = others[orphan]
-            if len(res.orphans) < MAX_ORPHAN_SAMPLES and len(self.orphans):
-                for i, li in zip(np.flatnonzero(orphan)[: MAX_ORPHAN_SAMPLES - len(res.orphans)],
-                                 self.orphans.tolist(), strict=False):
-                    reason = ("continuation line before the first record" if raw_cont[i]
-                              else "no record prefix (not a known line start, not indented)")
-                    res.orphans.append((st.line_base + li + 1, reason, self._line(li)))
-        res.lines += n
+    # -- the accounting -------------------------------------------------------------------
+    def _count(self) -> None:
+        t, st, res = self.t, self.st, self.res
+        orphans = len(t.orphan_lines)
+        res.lines += self.n
         res.records += self.n_rec
-        res.unparsed += len(self.orphans)
-        res.continuation += n - self.n_rec - len(self.orphans)
-        long = np.flatnonzero(self.lengths > LONG_LINE)
-        if len(long):
-            content = self.lengths[long] - (self.arr[self.ends[long] - 1] == 10)
-            res.long_lines += int((content > LONG_LINE).sum())
+        res.unparsed += orphans
+        res.continuation += self.n - self.n_rec - orphans
+        res.long_lines += t.long_lines
+        for i in range(min(orphans, MAX_ORPHAN_SAMPLES - len(res.orphans))):
+            res.orphans.append((st.line_base + t.orphan_lines[i] + 1,
+                                _REASONS.get(t.orphan_reasons[i], _NO_PREFIX),
+                                bytes(self.buf[t.orphan_offsets[i]:t.orphan_ends[i]])))
 
-    def _line(self, i: int) -> bytes:
-        return bytes(self.buf[self.starts[i]:self.ends[i]])
+    # -- records --------------------------------------------------------------------------
+    def _span(self, r: int) -> tuple[int, int, int, int]:
+        """Record ``r``: its first line, the line after it, its first byte, the byte after."""
+        t = self.t
+        if r < 0:
+            return 0, self.first_start, 0, t.rec_offsets[0] if self.n_rec else self.size
+        if r + 1 < self.n_rec:
+            return t.rec_lines[r], t.rec_lines[r + 1], t.rec_offsets[r], t.rec_offsets[r + 1]
+        return t.rec_lines[r], self.n, t.rec_offsets[r], self.size
 
-    def _orphans_in(self, lo: int, hi: int) -> np.ndarray:
-        if not len(self.orphans):
-            return _NONE
-        a, b = np.searchsorted(self.orphans, (lo, hi))
-        return self.orphans[a:b]
+    def _orphans_in(self, lo: int, hi: int) -> tuple[int, int]:
+        """The orphans on lines ``lo..hi-1``, as a range of indexes into the orphan arrays."""
+        lines = self.t.orphan_lines
+        if not len(lines):
+            return 0, 0
+        return bisect_left(lines, lo), bisect_left(lines, hi)
 
-    def _text(self, lo: int, hi: int, limit: int = MAX_RECORD + 65536) -> bytes:
-        """Lines ``lo..hi-1`` without the orphans among them, whole lines up to ``limit``
-        bytes (a kept record is cut to MAX_RECORD anyway)."""
-        if hi <= lo:
-            return b""
-        start = int(self.starts[lo])
-        if self.ends[hi - 1] - start > limit:
-            hi = max(lo + 1, int(np.searchsorted(self.starts, start + limit)))
-        skip = self._orphans_in(lo, hi)
-        if not len(skip):
-            return bytes(self.buf[start:self.ends[hi - 1]])
-        skipped = set(skip.tolist())
-        return b"".join(self._line(i) for i in range(lo, hi) if i not in skipped)
+    def _lines(self, r: int) -> int:
+        lo, hi, _, _ = self._span(r)
+        a, b = self._orphans_in(lo, hi)
+        return hi - lo - (b - a)
 
-    def _span(self, r: int) -> tuple[int, int]:
-        """Lines of record ``r`` in this chunk (-1: the carried record's continuation)."""
-        lo = int(self.start_lines[r]) if r >= 0 else 0
-        hi = int(self.start_lines[r + 1]) if r + 1 < self.n_rec else self.n
-        return lo, hi
+    def _text(self, r: int, limit: int = MAX_RECORD + 65536) -> bytes:
+        """The bytes of record ``r`` without the orphan lines among them, at least ``limit``
+        of them when it has that many (a kept record is cut to MAX_RECORD anyway)."""
+        lo_line, hi_line, lo, hi = self._span(r)
+        a, b = self._orphans_in(lo_line, hi_line)
+        if a == b:
+            return bytes(self.buf[lo:min(hi, lo + limit)])
+        t, parts, got, pos = self.t, [], 0, lo
+        for i in [*range(a, b), -1]:  # the gaps between the orphans, then the tail
+            end = t.orphan_offsets[i] if i >= 0 else hi
+            if end > pos:
+                parts.append(self.buf[pos:min(end, pos + limit - got)])
+                got += len(parts[-1])
+                if got >= limit:
+                    break
+            if i >= 0:
+                pos = t.orphan_ends[i]
+        return b"".join(parts)
+
+    def _first_line(self, r: int) -> bytes:
+        """The first line of record ``r`` (for its timestamp)."""
+        _, _, lo, hi = self._span(r)
+        head = bytes(self.buf[lo:min(hi, lo + 4096)])
+        cut = head.find(b"\n")
+        if cut < 0 and hi > lo + 4096:  # a long line: read on to its end
+            head = bytes(self.buf[lo:min(hi, lo + LONG_LINE + 1)])
+            cut = head.find(b"\n")
+        return head if cut < 0 else head[:cut + 1]
 
     # -- anchor hits -> records -------------------------------------------------------------
     def _hits(self) -> tuple[set[int], set[int]]:
@@ -247,23 +242,25 @@ class _Chunk:
         keep: set[int] = set()
         attach: set[int] = set()
         offsets, kinds = self.plan.phrases.search(self.buf)
-        if not len(offsets):
+        if not offsets:
             return keep, attach
-        line = np.searchsorted(self.starts, offsets, side="right") - 1
-        if len(self.orphans):  # an orphan belongs to no record
-            ok = ~np.isin(line, self.orphans)
-            line, kinds = line[ok], kinds[ok]
-        rec = np.searchsorted(self.start_lines, line, side="right") - 1
+        t = self.t
+        rec_offsets, orphan_offsets, orphan_ends = t.rec_offsets, t.orphan_offsets, t.orphan_ends
         candidates: set[int] = set()
-        for r, kind in zip(rec.tolist(), kinds.tolist(), strict=True):
+        for off, kind in zip(offsets, kinds, strict=True):
+            if len(orphan_offsets):  # an orphan belongs to no record
+                i = bisect_right(orphan_offsets, off) - 1
+                if i >= 0 and off < orphan_ends[i]:
+                    continue
+            r = bisect_right(rec_offsets, off) - 1
             if kind == KEEP:
                 keep.add(r)
             elif kind == ATTACH:
                 attach.add(r)
             elif kind == CANDIDATE:
                 candidates.add(r)
-        for r in sorted(candidates - keep):  # few records: the rest never leave numpy
-            k, a = self.plan.classify(self._text(*self._span(r), limit=1 << 62))
+        for r in sorted(candidates - keep):  # few records: the rest never leave C
+            k, a = self.plan.classify(self._text(r, limit=1 << 62))
             if k:
                 keep.add(r)
             elif a:
@@ -273,12 +270,12 @@ class _Chunk:
     # -- the pass ---------------------------------------------------------------------------
     def scan(self) -> Iterator[KeptRecord]:
         st, res, plan = self.st, self.res, self.plan
-        self._others()
+        self._count()
         if self.n_rec:
             if res.first_time is None:
-                m = _TS.search(self._line(self.first_start))
+                m = _TS.search(self._first_line(0))
                 res.first_time = m.group(0) if m else None
-            m = _TS.search(self._line(int(self.start_lines[-1])))
+            m = _TS.search(self._first_line(self.n_rec - 1))
             if m:
                 res.last_time = m.group(0)
             st.seen_record = True
@@ -286,10 +283,9 @@ class _Chunk:
 
         # the carried record: its lines before the first record start belong to it
         if st.open:
-            lo, hi = 0, self.first_start
             if st.carry_bytes < MAX_RECORD:
-                _carry_add(st, self._text(lo, hi))
-            st.carry_lines += hi - lo - len(self._orphans_in(lo, hi))
+                _carry_add(st, self._text(-1))
+            st.carry_lines += self._lines(-1)
             st.carry_keep |= -1 in keep
             st.carry_attach |= -1 in attach
             if self.n_rec:
@@ -309,22 +305,20 @@ class _Chunk:
         for r, attached in status.items():
             if r == last:
                 continue
-            lo, hi = self._span(r)
-            text = self._text(lo, hi).rstrip(b"\r\n")
+            text = self._text(r).rstrip(b"\r\n")
             if len(text) > MAX_RECORD:
                 text = text[:MAX_RECORD]
                 res.cut_records += 1
-            yield KeptRecord(line=st.line_base + lo + 1, text=text,
-                             n_lines=hi - lo - len(self._orphans_in(lo, hi)), attach=attached)
+            yield KeptRecord(line=st.line_base + self.t.rec_lines[r] + 1, text=text,
+                             n_lines=self._lines(r), attach=attached)
 
         # the last record stays open: it may go on in the next chunk
-        lo, hi = self._span(last)
         st.prev_kept = st.prev_kept if last == 0 else (last - 1) in status
         st.open = True
         st.carry, st.carry_bytes = [], 0
-        _carry_add(st, self._text(lo, hi))
-        st.carry_line = st.line_base + lo + 1
-        st.carry_lines = hi - lo - len(self._orphans_in(lo, hi))
+        _carry_add(st, self._text(last))
+        st.carry_line = st.line_base + self.t.rec_lines[last] + 1
+        st.carry_lines = self._lines(last)
         st.carry_keep = plan.keep_all or last in keep
         st.carry_attach = last in attach
         st.line_base += self.n

@@ -5,19 +5,24 @@ itself (``####-##-## ##:##:##``). It is compiled into masks over K 8-byte words:
 every line start is gathered for all the lines of a chunk at once (from an aligned uint64
 view, two neighbours shifted together; see ``_words``) and compared under the masks, SWAR
 style: literal bytes exactly, digits by their high nibble and a carry test on the low one.
-Every position of the shape is checked.
+Every position of the shape is checked. This is the numpy line pass's (``lines``); numpy is
+imported on first use, so the compiled pass never loads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _compile(shape: bytes) -> dict[str, np.ndarray]:
     """Masks per word for ``(row & mask) == value`` and, for digits, ``((row & low) + add) &
     carry == 0`` (a low nibble above 9 carries into bit 4)."""
+    import numpy as np
+
     k = max(1, (len(shape) + 7) // 8)
     parts = {name: [0] * k for name in ("mask", "value", "low", "add", "carry")}
     for i, byte in enumerate(shape):
@@ -40,13 +45,17 @@ class StartShapes:
 
     def __init__(self, shapes: tuple[bytes, ...]) -> None:
         self.shapes = shapes
-        # The first shape is the format's usual record start: checked on every line; the
-        # others only on the lines it rejected (few).
-        self._compiled = [(_compile(s), len(s)) for s in shapes]
+        self._compiled: list[tuple[dict[str, np.ndarray], int]] | None = None
 
     def match(self, buf: memoryview | bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Bool per line: does the line starting at ``starts[i]`` (``lengths[i]`` bytes, its
         newline included) start with one of the shapes?"""
+        import numpy as np
+
+        if self._compiled is None:
+            # The first shape is the format's usual record start: checked on every line; the
+            # others only on the lines it rejected (few).
+            self._compiled = [(_compile(s), len(s)) for s in self.shapes]
         out = np.zeros(len(starts), dtype=bool)
         todo = None  # all lines
         for masks, width in self._compiled:
@@ -64,13 +73,17 @@ class StartShapes:
         return out
 
     def match_line(self, line: bytes) -> bool:
-        """The same test on one line (for the splitter and for tests)."""
-        return bool(self.match(line, np.zeros(1, dtype=np.int64),
-                               np.array([len(line)], dtype=np.int64))[0])
+        """The same test on one line (its newline included, if it has one), byte by byte: for
+        the splitter, which checks a few lines."""
+        return any(len(line) >= len(shape) and all(
+            48 <= c <= 57 if s == 35 else s in (63, c)  # '#' a digit, '?' any byte
+            for s, c in zip(shape, line, strict=False)) for shape in self.shapes)
 
 
 def _match(buf: memoryview | bytes, starts: np.ndarray, lengths: np.ndarray,
            masks: dict[str, np.ndarray], width: int) -> np.ndarray:
+    import numpy as np
+
     k = len(masks["mask"])
     size = len(buf)
     span = 8 * (k + 1)
@@ -97,6 +110,8 @@ def _words(buf: memoryview | bytes, starts: np.ndarray, k: int) -> Iterator[np.n
     faster than gathering from an unaligned strided view (measured: 0.32 against 0.85 ms
     for 48,000 lines), so the unaligned view is only the fallback.
     """
+    import numpy as np
+
     size = len(buf)
     base = np.frombuffer(buf, dtype=np.uint8)
     if base.ctypes.data % 8:

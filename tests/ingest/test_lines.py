@@ -1,5 +1,6 @@
-"""Stage one's line pass: the compiled loop and the numpy fallback give the same line starts
-and kinds as a plain reading of the lines, and the same analysis of every sample."""
+"""Stage one's line pass: the compiled loop and the numpy fallback give the same line table
+(record starts, orphans, counts) as a plain reading of the lines, and the same analysis of
+every sample."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reformdiag.ingest import lines as lines_module
-from reformdiag.ingest.lines import INDENTED, OTHER, START, LinePass, compiled_available
+from reformdiag.ingest.lines import BEFORE_FIRST_RECORD, NO_PREFIX, LinePass, LineTable, compiled_available
 from reformdiag.ingest.scan import ScanPlan, scan
 from reformdiag.ingest.shapes import StartShapes
 from reformdiag.pipeline import Options, analyse
@@ -28,31 +29,45 @@ WAYS = ["numpy", pytest.param("compiled", marks=pytest.mark.skipif(
 LONG_SHAPE = (b"####-##-## ##:##:## " + b"?" * 40 + b" [long shape]",)
 
 
-def _expected(shapes: tuple[bytes, ...], data: bytes) -> tuple[list[int], list[int]]:
-    """Line starts and kinds read the slow, obvious way (split at \\n only: splitlines would
-    also cut at \\r and other separators)."""
-    starts, kinds, pos = [], [], 0
+def _expected(shapes: tuple[bytes, ...], data: bytes, indented: bool, seen_record: bool,
+              long_line: int) -> tuple[object, ...]:
+    """The line table read the slow, obvious way (split at \\n only: splitlines would also
+    cut at \\r and other separators)."""
     pieces = data.split(b"\n")
     lines = [p + b"\n" for p in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
-    for line in lines:
-        starts.append(pos)
-        pos += len(line)
+    recs, orphans, pos, long_lines = [], [], 0, 0
+    for i, line in enumerate(lines):
         content = line[:-1] if line.endswith(b"\n") else line
+        long_lines += len(content) > long_line
         if _reference(shapes, line):
-            kinds.append(START)
-        elif not content or content[:1] in (b"\t", b" "):
-            kinds.append(INDENTED)
+            recs.append((pos, i))
+            seen_record = True
         else:
-            kinds.append(OTHER)
-    return starts, kinds
+            blank = not content
+            cont = not indented or blank or content[:1] in (b"\t", b" ")
+            if not cont:
+                orphans.append((pos, pos + len(line), i, NO_PREFIX))
+            elif not seen_record and not blank:
+                orphans.append((pos, pos + len(line), i, BEFORE_FIRST_RECORD))
+        pos += len(line)
+    return (len(data), len(lines), long_lines, [r[0] for r in recs], [r[1] for r in recs],
+            [o[0] for o in orphans], [o[1] for o in orphans], [o[2] for o in orphans],
+            [o[3] for o in orphans])
+
+
+def _table(t: LineTable) -> tuple[object, ...]:
+    return (t.used, t.lines, t.long_lines, list(t.rec_offsets), list(t.rec_lines),
+            list(t.orphan_offsets), list(t.orphan_ends), list(t.orphan_lines),
+            list(t.orphan_reasons))
 
 
 def _check(way: str, shapes: tuple[bytes, ...], data: bytes, offset: int) -> None:
     # ``offset`` bytes before the chunk: the words the compiled loop loads are unaligned
     buf = memoryview(bytearray(b"x" * offset + data))[offset:]
-    starts, kinds, used = LinePass(StartShapes(shapes), way).run(buf)
-    assert (starts.tolist(), kinds.tolist()) == _expected(shapes, data)
-    assert used == len(data)
+    for indented in (False, True):
+        for seen in (False, True):
+            got = LinePass(StartShapes(shapes), indented, way).run(buf, seen)
+            assert _table(got) == _expected(shapes, data, indented, seen, lines_module.LONG_LINE)
 
 
 LINE = st.one_of(st.sampled_from([*LINES, b"\r", b"  \t", LONG_SHAPE[0][:70] + b"x"]),
@@ -94,6 +109,12 @@ def test_a_large_chunk_with_long_and_short_lines() -> None:
     data = b"\n".join(lines) + b"\n"
     for way in ("compiled", "numpy"):
         _check(way, (b"####-##-## ##:##:##",), data, 5)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_long_lines_are_counted(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lines_module, "LONG_LINE", 10)
+    _check(way, (b"####-##-## ##:##:##",), b"x" * 10 + b"\n" + b"y" * 11 + b"\n\n" + b"z" * 12, 0)
 
 
 def test_the_compiled_pass_is_built_where_required() -> None:
@@ -138,9 +159,9 @@ def test_a_chunk_of_blank_lines_stays_small() -> None:
     plan = ScanPlan(PG.shapes, PG.continuation, PG.keep, PG.attach)
     real = plan.lines.run
 
-    def run(*args: object, **kwargs: object) -> tuple[np.ndarray, np.ndarray, int]:
+    def run(*args: object, **kwargs: object) -> LineTable:
         out = real(*args, **kwargs)  # type: ignore[arg-type]
-        seen.append(len(out[0]))
+        seen.append(out.lines)
         return out
 
     plan.lines.run = run  # type: ignore[method-assign]

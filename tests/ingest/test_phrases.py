@@ -61,7 +61,7 @@ def test_hyperscan_reports_every_phrase_with_its_kind() -> None:
     search = PhraseSearch(KEEP_PHRASES, ATTACH_PHRASES, engine="hyperscan")
     text = b"x] DETAIL: y] WARNING: z\n"
     offsets, kinds = search.search(text)
-    found = sorted(zip(offsets.tolist(), kinds.tolist(), strict=True))
+    found = sorted(zip(offsets, kinds, strict=True))
     # overlapping hits are all reported: "WARNING" (ends at 20) inside "] WARNING:" (21)
     assert found == [(9, ATTACH), (20, KEEP), (21, KEEP)]
 
