@@ -207,8 +207,9 @@ class _Chunk:
         return hi - lo - (b - a)
 
     def _text(self, r: int, limit: int = MAX_RECORD + 65536) -> bytes:
-        """The bytes of record ``r`` without the orphan lines among them, at least ``limit``
-        of them when it has that many (a kept record is cut to MAX_RECORD anyway)."""
+        """The bytes of record ``r`` without the orphan lines among them: the first ``limit``
+        of them (a kept record is cut to MAX_RECORD anyway; a little more is read so that
+        the cut is seen)."""
         lo_line, hi_line, lo, hi = self._span(r)
         a, b = self._orphans_in(lo_line, hi_line)
         if a == b:
