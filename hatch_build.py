@@ -9,6 +9,7 @@ the build instead (CI does).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -25,13 +26,14 @@ class LineScanBuildHook(BuildHookInterface):
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        self._temp: list[str] = []
         if self.target_name != "wheel":
             return
         editable = version == "editable"
         # An editable install imports from the source tree: build the module in place there.
-        out_dir = self.root if editable else tempfile.mkdtemp(prefix="reformdiag-build-")
+        out_dir = self.root if editable else self._tempdir()
         try:
-            built = _build(Path(self.root), Path(out_dir), inplace=editable)
+            built = _build(Path(self.root), Path(out_dir), Path(self._tempdir()), editable)
         except Exception as exc:  # noqa: BLE001 - any compiler failure: fall back, loudly
             if os.environ.get("REFORMDIAG_REQUIRE_COMPILED") == "1":
                 raise
@@ -43,8 +45,17 @@ class LineScanBuildHook(BuildHookInterface):
         if not editable:
             build_data["force_include"][str(built)] = built.relative_to(out_dir).as_posix()
 
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        for path in getattr(self, "_temp", []):  # the wheel holds its copy of the module now
+            shutil.rmtree(path, ignore_errors=True)
 
-def _build(root: Path, out_dir: Path, inplace: bool) -> Path:
+    def _tempdir(self) -> str:
+        path = tempfile.mkdtemp(prefix="reformdiag-build-")
+        self._temp.append(path)
+        return path
+
+
+def _build(root: Path, out_dir: Path, temp: Path, inplace: bool) -> Path:
     """setuptools' build_ext knows each platform's compiler and flags."""
     from setuptools import Distribution, Extension
 
@@ -56,7 +67,7 @@ def _build(root: Path, out_dir: Path, inplace: bool) -> Path:
         cmd = dist.get_command_obj("build_ext")
         cmd.inplace = inplace
         cmd.build_lib = str(out_dir)
-        cmd.build_temp = tempfile.mkdtemp(prefix="reformdiag-tmp-")
+        cmd.build_temp = str(temp)
         cmd.ensure_finalized()
         cmd.run()
         built = Path(cmd.get_ext_fullpath(MODULE))
