@@ -120,6 +120,9 @@ def timeline(
         if output:
             handle.close()
         return
+    if fmt == "csv":
+        _write_csv(events, output)
+        return
     from reformdiag.timeline.frame import to_frame
 
     frame = to_frame(list(events))
@@ -132,12 +135,34 @@ def timeline(
         frame = frame.assign(fields=frame["fields"].map(_json))
         frame.to_parquet(output)
         return
-    frame = frame.assign(fields=frame["fields"].map(_json))
-    text = frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
-    if output is None:
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
-    else:
-        output.write_text(text, encoding="utf-8")
+
+
+CSV_BATCH = 10_000  # events per frame written: --all streams every record of a bundle
+
+
+def _write_csv(events: Iterable[Event], output: Path | None) -> None:
+    """CSV a frame at a time, so that ``--all`` holds one batch, not every record (before,
+    a 300 MB bundle peaked at 3 GB here). The text is the same as one frame's."""
+    from itertools import islice
+
+    from reformdiag.timeline.frame import to_frame
+
+    handle = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        it, first = iter(events), True
+        while True:
+            batch = list(islice(it, CSV_BATCH))
+            if batch or first:
+                frame = to_frame(batch)
+                frame = frame.assign(fields=frame["fields"].map(_json))
+                handle.write(frame.to_csv(index=False, header=first,
+                                          date_format="%Y-%m-%dT%H:%M:%S.%fZ"))
+                first = False
+            if len(batch) < CSV_BATCH:
+                break
+    finally:
+        if output:
+            handle.close()
 
 
 def _episode_row(ep: Event) -> Event:

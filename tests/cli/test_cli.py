@@ -127,6 +127,21 @@ def test_rules_and_formats_commands() -> None:
     assert "cbb_run_log" in runner.invoke(app, ["formats", "list"]).stdout
 
 
+def test_timeline_all_csv_is_written_in_batches_with_the_same_text(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """--all streams: CSV goes out a frame of CSV_BATCH events at a time, one header."""
+    from reformdiag.cli import timeline as timeline_cli
+
+    whole = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv"])
+    assert whole.exit_code == 0, whole.output
+    monkeypatch.setattr(timeline_cli, "CSV_BATCH", 7)
+    batched = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv"])
+    assert batched.stdout == whole.stdout
+    assert whole.stdout.count("time,node,source") == 1 and whole.stdout.count("\n") > 7 * 10
+    empty = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv", "--node", "nobody"])
+    assert empty.stdout.startswith("time,node,source") and empty.stdout.count("\n") == 1
+
+
 def test_version_names_the_accelerators_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
     from reformdiag import __version__
     from reformdiag.ingest import lines
