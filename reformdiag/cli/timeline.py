@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -25,6 +26,9 @@ from reformdiag.errors import UsageError
 from reformdiag.model import LEVELS, Event, level_rank
 from reformdiag.pipeline import analyse
 from reformdiag.timeline.frame import is_notable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = ("table", "csv", "jsonl", "parquet")
 
@@ -70,6 +74,12 @@ def timeline(
         raise UsageError(f"unknown level {level!r}", hint=f"use one of {', '.join(LEVELS)}")
     if fmt == "parquet" and output is None:
         raise UsageError("parquet needs an output file", hint="add -o timeline.parquet")
+    if fmt == "parquet":  # before the bundle is read, not after
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UsageError("parquet export needs pyarrow, which is not installed",
+                             hint="pip install 'reformdiag[parquet]', or use --format csv") from None
     try:
         pattern = re.compile(grep) if grep else None
     except re.error as exc:
@@ -122,47 +132,66 @@ def timeline(
         return
     if fmt == "csv":
         _write_csv(events, output)
-        return
-    from reformdiag.timeline.frame import to_frame
-
-    frame = to_frame(list(events))
-    if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise UsageError("parquet export needs pyarrow, which is not installed",
-                             hint="pip install 'reformdiag[parquet]', or use --format csv") from None
-        frame = frame.assign(fields=frame["fields"].map(_json))
-        frame.to_parquet(output)
-        return
+    else:
+        _write_parquet(events, output)  # type: ignore[arg-type] - checked above
 
 
-CSV_BATCH = 10_000  # events per frame written: --all streams every record of a bundle
+BATCH = 10_000  # events per frame written: --all streams every record of a bundle
 
 
-def _write_csv(events: Iterable[Event], output: Path | None) -> None:
-    """CSV a frame at a time, so that ``--all`` holds one batch, not every record (before,
-    a 300 MB bundle peaked at 3 GB here). The text is the same as one frame's."""
+def _frames(events: Iterable[Event]) -> Iterator[pd.DataFrame]:
+    """Frames of BATCH events (the first one even when there is no event), fields as JSON.
+    ``--all`` then holds one batch, not every record: one frame of a 300 MB bundle's records
+    peaked at 3 GB."""
     from itertools import islice
 
     from reformdiag.timeline.frame import to_frame
 
+    it, first = iter(events), True
+    while True:
+        batch = list(islice(it, BATCH))
+        if batch or first:
+            frame = to_frame(batch)
+            yield frame.assign(fields=frame["fields"].map(_json))
+            first = False
+        if len(batch) < BATCH:
+            return
+
+
+def _write_csv(events: Iterable[Event], output: Path | None) -> None:
+    """CSV a frame at a time; the text is the same as one frame's."""
     handle = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
-        it, first = iter(events), True
-        while True:
-            batch = list(islice(it, CSV_BATCH))
-            if batch or first:
-                frame = to_frame(batch)
-                frame = frame.assign(fields=frame["fields"].map(_json))
-                handle.write(frame.to_csv(index=False, header=first,
-                                          date_format="%Y-%m-%dT%H:%M:%S.%fZ"))
-                first = False
-            if len(batch) < CSV_BATCH:
-                break
+        for i, frame in enumerate(_frames(events)):
+            handle.write(frame.to_csv(index=False, header=i == 0,
+                                      date_format="%Y-%m-%dT%H:%M:%S.%fZ"))
     finally:
         if output:
             handle.close()
+
+
+def _write_parquet(events: Iterable[Event], output: Path) -> None:
+    """One row group per frame. The repeated strings stay dictionary-encoded (categories when
+    read back with pandas), with 32-bit indexes so that every batch fits one schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from reformdiag.timeline.frame import CATEGORIES
+
+    writer = None
+    try:
+        for frame in _frames(events):
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                schema = pa.schema(
+                    [pa.field(f.name, pa.dictionary(pa.int32(), pa.string()))
+                     if f.name in CATEGORIES else f for f in table.schema],
+                    metadata=table.schema.metadata)
+                writer = pq.ParquetWriter(output, schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _episode_row(ep: Event) -> Event:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 COLUMNS = ["time", "node", "source", "level", "kind", "message", "file", "line", "module",
            "fields", "time_note"]
+CATEGORIES = ("node", "source", "level", "kind", "module", "file")  # repeated strings
 
 # Kinds that are routine background even though a template names them: shown with --all.
 ROUTINE_KINDS = frozenset({
@@ -45,7 +46,7 @@ def to_frame(events: list[Event]) -> pd.DataFrame:
 
     frame = pd.DataFrame([event_row(e) for e in events], columns=COLUMNS)
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
-    for col in ("node", "source", "level", "kind", "module", "file"):
+    for col in CATEGORIES:
         frame[col] = frame[col].astype("category")
     frame["line"] = frame["line"].astype("int32")
     return frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -134,12 +135,33 @@ def test_timeline_all_csv_is_written_in_batches_with_the_same_text(
 
     whole = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv"])
     assert whole.exit_code == 0, whole.output
-    monkeypatch.setattr(timeline_cli, "CSV_BATCH", 7)
+    monkeypatch.setattr(timeline_cli, "BATCH", 7)
     batched = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv"])
     assert batched.stdout == whole.stdout
     assert whole.stdout.count("time,node,source") == 1 and whole.stdout.count("\n") > 7 * 10
     empty = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv", "--node", "nobody"])
     assert empty.stdout.startswith("time,node,source") and empty.stdout.count("\n") == 1
+
+
+def test_timeline_all_parquet_in_row_groups_reads_back_as_one_frame(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    from reformdiag.cli import timeline as timeline_cli
+
+    whole, batched = tmp_path / "whole.parquet", tmp_path / "batched.parquet"
+    args = ["timeline", str(ROUND1), "--all", "-f", "parquet", "-o"]
+    assert runner.invoke(app, [*args, str(whole)]).exit_code == 0
+    monkeypatch.setattr(timeline_cli, "BATCH", 7)
+    assert runner.invoke(app, [*args, str(batched)]).exit_code == 0
+    one, many = pd.read_parquet(whole), pd.read_parquet(batched)
+    assert len(one) > 7 * 10 and str(one["kind"].dtype) == "category"
+    pd.testing.assert_frame_equal(one, many, check_categorical=False)
+    csv = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv"]).stdout
+    assert len(one) == len(pd.read_csv(io.StringIO(csv)))  # messages may hold newlines
+    empty = tmp_path / "empty.parquet"
+    assert runner.invoke(app, [*args, str(empty), "--node", "nobody"]).exit_code == 0
+    assert len(pd.read_parquet(empty)) == 0
 
 
 def test_version_names_the_accelerators_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
