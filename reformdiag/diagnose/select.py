@@ -79,4 +79,16 @@ def compile_selection(sel: dict[str, Any]) -> Callable[[Event], bool]:
     if "message" in sel:
         search = _regex(str(sel["message"])).search
         tests.append(lambda ev: bool(search(normalise_message(ev.message))))
+    # Most selections have one to three tests: chained directly, without a generator per
+    # event (the RHB rows and redo progress of a large bundle are tried by the ten thousand).
+    if not tests:
+        return lambda ev: True
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda ev: first(ev) and second(ev)
+    if len(tests) == 3:
+        first, second, third = tests
+        return lambda ev: first(ev) and second(ev) and third(ev)
     return lambda ev: all(test(ev) for test in tests)
