@@ -28,7 +28,7 @@ from reformdiag.ingest.pasted import (
     source_reports,
 )
 from reformdiag.ingest.quote import quote_lines
-from reformdiag.ingest.reader import ReadStats, read_chunks, read_head
+from reformdiag.ingest.reader import BLOCK, ReadStats, read_chunks, read_head
 from reformdiag.ingest.rotation import find_repeats
 from reformdiag.ingest.scan import MAX_ORPHAN_SAMPLES, KeptRecord, ScanPlan, ScanResult, iter_scan
 from reformdiag.ingest.sniff import Verdict, encoding_note, sniff
@@ -44,6 +44,7 @@ from reformdiag.timeline.relative import Clocks, align_boot_clocks, infer_years,
 log = logging.getLogger(__name__)
 MAX_DOCUMENT = 16 * 1024 * 1024
 MAX_UNPARSED_KEPT = 1000
+FULL_VIEW_BLOCK = 256 * 1024  # reads of `timeline --all`, which has every file open
 
 
 @dataclass
@@ -357,7 +358,10 @@ class FileAnalyser:
         if full_view:
             plan = plan.keeping_all()
         if scanned is None:
-            stream = iter_scan(read_chunks(source, stats, span=span), plan, result)
+            # The full view keeps every file of the bundle open at once (merged in time
+            # order): smaller reads there, so that memory is not files x 4 MiB.
+            block = FULL_VIEW_BLOCK if full_view else BLOCK
+            stream = iter_scan(read_chunks(source, stats, block=block, span=span), plan, result)
         else:
             stream, result = iter(scanned[0]), scanned[1]
         report.records = report.continuation = report.unparsed = report.events = 0

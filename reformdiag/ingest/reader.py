@@ -18,6 +18,10 @@ from reformdiag.ingest.discover import Source
 BLOCK = 4 * 1024 * 1024
 MAX_LINE = 1024 * 1024  # longer lines are truncated with a note, never buffered whole
 HEAD_BYTES = 64 * 1024
+# Room for the unfinished line carried to the front of the buffer. A longer one gets a bigger
+# buffer when it comes: reserving MAX_LINE up front cost 1 MiB per open file, and
+# `timeline --all` holds every file of the bundle open at once.
+SLACK = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -72,13 +76,14 @@ def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK,
     """Yield chunks that end with a newline (except possibly the last one).
 
     One buffer is allocated per file and reused: fresh 4 MiB pages cost more than scanning
-    them. A chunk is a view into that buffer, valid until the next one is requested; the
-    consumer copies out what it keeps. ``span`` (start, end): only those bytes of a plain
-    file (a segment cut at a line start by ``ingest.split``).
+    them (it grows, once, if a line longer than SLACK is carried over). A chunk is a view into
+    that buffer, valid until the next one is requested; the consumer copies out what it keeps.
+    ``span`` (start, end): only those bytes of a plain file (a segment cut at a line start by
+    ``ingest.split``).
     """
     if not source.hops and source.compression is None:  # a small file, a small buffer
         block = max(64 * 1024, min(block, source.size + 1))
-    buf = bytearray(block + MAX_LINE + 1)
+    buf = bytearray(block + SLACK)
     view = memoryview(buf)
     fill = 0  # bytes of an unfinished line kept at the front of buf
     skipping = False  # inside the tail of an over-long line
@@ -89,6 +94,10 @@ def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK,
             left = span[1] - span[0]
         while True:
             want = block if left < 0 else min(block, left)
+            if fill + want > len(buf):  # a long unfinished line: a new buffer (old views stay)
+                grown = bytearray(block + MAX_LINE + 1)
+                grown[:fill] = view[:fill]
+                buf, view = grown, memoryview(grown)
             n = _readinto(handle, view[fill:fill + want]) if want else 0
             left = left - n if left >= 0 else left
             problem = getattr(handle, "problem", None)
