@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 
 # numpy's OpenBLAS starts a thread per core when imported; nothing here does linear algebra
-# (numpy only finds newlines and compares bytes). One thread: numpy imports in 0.11-0.12 s
-# instead of 0.13-0.14 s. Set before anything imports numpy; a value already set is kept.
+# (numpy is the fallback line pass, without the compiled one, and pandas' base for timeline
+# exports). One thread: numpy imports in 0.11-0.12 s instead of 0.13-0.14 s. Set before
+# anything imports numpy; a value already set is kept.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer  # noqa: E402

@@ -320,7 +320,7 @@ def _figures(rule: Rule, match: Match, ctx: dict[str, Any]) -> dict[str, dict[st
             from jinja2 import UndefinedError
 
             try:
-                rendered = templates().from_string(str(spec["value"])).render(**ctx).strip()
+                rendered = _template(str(spec["value"])).render(**ctx).strip()
             except (UndefinedError, AttributeError, TypeError):
                 rendered = ""
             value = _number(rendered)

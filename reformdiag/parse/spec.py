@@ -66,8 +66,7 @@ class Template:
         return self._compiled[0]
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return (self.kind, self.anchors, self.regex, self.flags, self.ref, self.level,
-                self.fields, self.sample)
+        return tuple(getattr(self, name) for name in _TEMPLATE_STATE)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         for name, value in zip(_TEMPLATE_STATE, state, strict=True):

@@ -98,9 +98,6 @@ class SpecTransformer:
         self.text_fields = frozenset(spec_data.get("text_fields", []) or [])
         self._plans: dict[tuple[str, str], tuple[str, re.Pattern[str] | None]] = {}
 
-    def _value(self, name: str, text: str) -> Any:
-        return text if name in self.text_fields else as_number(text)
-
     # -- tree walking --------------------------------------------------------
     # Leaves are told from subtrees by ``isinstance(child, Tree)``: with the lark-cython
     # accelerator (registry.py) tokens are not ``lark.Token`` (nor str), though they have the
