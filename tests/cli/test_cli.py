@@ -198,6 +198,22 @@ def test_installed_console_script_from_another_directory(tmp_path: Path) -> None
     assert doc["findings"][0]["rule"] == "OG001"
 
 
+def test_the_process_exit_code_is_the_gate(tmp_path: Path) -> None:
+    """``main`` (the console script, ``python -m reformdiag``) ends the process with the
+    command's exit code and its whole output written, after freezing the collector."""
+    out = tmp_path / "report.json"
+    proc = subprocess.run([sys.executable, "-m", "reformdiag", "analyze", str(FAILOVER),
+                           "--fail-on", "high", "-f", "json", "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(out.read_text())["findings"][0]["rule"] == "OG003"
+    proc = subprocess.run([sys.executable, "-m", "reformdiag", "analyze", str(HEALTHY),
+                           "--fail-on", "high", "-f", "json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["findings"] == []
+
+
 def test_timeline_all_streams_every_record_in_time_order() -> None:
     report = json.loads(runner.invoke(app, ["analyze", str(ROUND1), "-f", "json"]).stdout)
     rows = [json.loads(x) for x in runner.invoke(
