@@ -6,6 +6,7 @@ problem first and raises one DefinitionError listing them all (analyze refuses t
 
 from __future__ import annotations
 
+import marshal
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,6 +39,12 @@ def templates() -> Environment:
     return Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
+def jinja_version() -> str:
+    import jinja2
+
+    return str(jinja2.__version__)
+
+
 @dataclass
 class Rule:
     id: str
@@ -64,6 +71,9 @@ class Rule:
     anchors: dict[str, list[str]] = field(default_factory=dict)  # format -> extra phrases
     tests: dict[str, Any] = field(default_factory=dict)
     min_severity_for_fold: str = "info"
+    # Jinja's compiled code of each diagnosis text, and the Jinja version that made it
+    template_code: dict[str, bytes] = field(default_factory=dict, repr=False)
+    template_engine: str = ""
 
     @property
     def sources(self) -> list[str]:
@@ -73,11 +83,16 @@ class Rule:
 _err = definition_error
 
 
-def _check_template(path: Path, data: Any, key: str, text: str) -> None:
+def _compile_template(path: Path, data: Any, key: str, text: str) -> bytes:
+    """Check a diagnosis text and keep what Jinja compiled it to (marshalled code).
+
+    Rules come from the definition cache; with their templates' code there, rendering a
+    finding needs no compiling (~1.7 ms a text: 35 ms for the 22 texts the 1 GB benchmark's
+    findings render, after the workers, where nothing else can run)."""
     from jinja2 import TemplateSyntaxError
 
     try:
-        templates().parse(text)
+        return marshal.dumps(templates().compile(text))
     except TemplateSyntaxError as exc:
         raise _err(path, data, key, f"template in {key!r} does not parse: {exc.message}",
                    "diagnosis texts are Jinja templates: {{ value }}, {% if %}...{% endif %}"
@@ -149,11 +164,13 @@ def load_rule(path: Path, known_sources: set[str] | None = None,
             raise _err(path, match, "condition", f"condition names unknown selection {name!r}",
                        f"defined: {', '.join(sorted(selections))}")
     diagnosis = data["diagnosis"]
+    code: dict[str, bytes] = {}
     for key in ("root_cause", "remediation"):
         if key not in diagnosis:
             raise _err(path, diagnosis, None, f"diagnosis needs {key!r}",
                        "root_cause: one paragraph; remediation: numbered steps")
-        _check_template(path, diagnosis, key, str(diagnosis[key]))
+        text = str(diagnosis[key]).strip()  # as the engine renders it
+        code[text] = _compile_template(path, diagnosis, key, text)
     if not all(isinstance(fp, str) for fp in data["falsepositives"]):
         raise _err(path, data, "falsepositives", "each false positive must be a text",
                    "quote items that contain ': ' so YAML does not read them as mappings")
@@ -169,6 +186,9 @@ def load_rule(path: Path, known_sources: set[str] | None = None,
             if ref is not None and ref not in selections:
                 raise _err(path, data, "figures", f"figure {fname!r} names unknown "
                            f"selection {ref!r}", "use a selection name from match:")
+        if "value" in fig:
+            code[str(fig["value"])] = _compile_template(path, data, "figures",
+                                                        str(fig["value"]))
     evidence = list(data.get("evidence", []) or [])
     for name in evidence:
         if name not in selections:
@@ -190,6 +210,7 @@ def load_rule(path: Path, known_sources: set[str] | None = None,
         explains=list(data.get("explains", []) or []),
         anchors=strip_lines(data.get("anchors", {}) or {}),
         tests=strip_lines(tests),
+        template_code=code, template_engine=jinja_version(),
     )
 
 
