@@ -38,7 +38,7 @@ from reformdiag.parse.record import GENERIC_KIND, parse_record
 from reformdiag.parse.registry import LoadedFormat, Registry, default_registry
 from reformdiag.parse.timestamps import read_timestamp
 from reformdiag.timeline.clock import fill_missing_times, normalise_times
-from reformdiag.timeline.cluster import ClusterMap, build_cluster
+from reformdiag.timeline.cluster import ClusterMap, app_instance, build_cluster
 from reformdiag.timeline.relative import Clocks, align_boot_clocks, infer_years, place
 
 log = logging.getLogger(__name__)
@@ -612,9 +612,9 @@ def assign_nodes(events: list[Event], cluster: ClusterMap,
             row_host = ev.fields.get("host")
             node = cluster.by_host(str(row_host)) if row_host else None
         if node is None:
-            app = str(ev.fields.get("app", ""))
-            if app.startswith("dn_") and app[3:].isdigit():
-                node = cluster.find(dn_instance=int(app[3:]))
+            dn = app_instance(ev.fields.get("app"))
+            if dn is not None:
+                node = cluster.find(dn_instance=dn)
         # tool output with no host folder (cm_ctl query, an obclient session) speaks for the
         # whole cluster
         cluster_wide = ev.source == "cm_ctl_query" or ev.fields.get("scope") == "cluster"

@@ -72,7 +72,7 @@ def _ids(value: Any) -> list[int]:
     """``"1 2 13"`` / ``13`` / None -> [1, 2, 13]."""
     if value is None:
         return []
-    return [int(v) for v in str(value).split() if v.isdigit()]
+    return [int(v) for v in str(value).split() if v.isdecimal()]  # int reads these
 
 
 def _secs(a: datetime | None, b: datetime | None) -> float | None:

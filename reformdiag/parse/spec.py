@@ -21,10 +21,13 @@ _KIND_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def as_number(text: str) -> int | str:
-    """Digits (with an optional minus) become an int, except codes with a leading zero
-    (SQLSTATE ``01000``)."""
+    """ASCII digits (with an optional minus) become an int, except codes with a leading zero
+    (SQLSTATE ``01000``). Other characters ``isdigit`` accepts stay text: ``int`` refuses
+    superscripts (``²``, in OCR'd logs), and a field of Arabic-Indic digits is not a number
+    a log wrote."""
     digits = text[1:] if text.startswith("-") else text
-    if digits.isdigit() and len(digits) < 19 and (digits == "0" or not digits.startswith("0")):
+    if digits.isdigit() and digits.isascii() and len(digits) < 19 \
+            and (digits == "0" or not digits.startswith("0")):
         return int(text)
     return text
 

@@ -29,6 +29,7 @@ from reformdiag.parse.spec import as_number
 # Terminals that fill the Header itself rather than ``fields``.
 _SPECIAL = {"TIMESTAMP": "time", "UTC_OFFSET": "utc_offset", "LEVEL": "level", "MODULE": "module"}
 _NOT_OFFSET = re.compile(r"[^0-9+-]")
+_OFFSET_HOURS = re.compile(r"[+-]?[0-9]{1,2}")
 
 
 def _glue(m: re.Match[str]) -> str:
@@ -180,7 +181,8 @@ class SpecTransformer:
             header.time_text = text
         elif target == "utc_offset":
             digits = _NOT_OFFSET.sub("", text) or "0"
-            header.utc_offset_min = int(digits) * 60
+            if _OFFSET_HOURS.fullmatch(digits):  # else unreadable (`UTC+²`): no line offset
+                header.utc_offset_min = int(digits) * 60
         elif target == "level":
             header.level_word = text.strip("[]:> ")
         elif target == "module":

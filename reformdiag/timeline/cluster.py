@@ -92,6 +92,15 @@ class ClusterMap:
         ]
 
 
+def app_instance(app: Any) -> int | None:
+    """The datanode instance an application name (pg_log %a) names: ``dn_6001`` -> 6001.
+    ASCII digits only: ``int`` refuses the superscripts OCR leaves (``dn_²``)."""
+    if app.__class__ is not str or not app.startswith("dn_"):
+        return None
+    digits = app[3:]
+    return int(digits) if digits.isdigit() and digits.isascii() else None
+
+
 def _named(fields: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
     """(space, value) of every ``<prefix><space>`` field (``origin_host``, ``subject_nodeid``).
 
@@ -131,20 +140,22 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
     names give (file -> ((space, id), ...)) and events."""
     cmap = ClusterMap()
     cmap.aliases = _folder_aliases(events, file_hints)
-    # 1. cm_ctl rows name host, CM node and instance together.
+    # 1. cm_ctl rows name host, CM node and instance together (ids that are not numbers,
+    #    in a damaged paste, name nothing).
     for ev in events:
         f = ev.fields
-        if ev.kind == "cm_dn_state" and f.get("host"):
-            node = _node_for(cmap, str(f["host"]), int(f["dn_instance"]))
-            node.cm_node = node.cm_node or int(f["cm_node"])
+        cm_node = f.get("cm_node") if isinstance(f.get("cm_node"), int) else None
+        if ev.kind == "cm_dn_state" and f.get("host") and isinstance(f.get("dn_instance"), int):
+            node = _node_for(cmap, str(f["host"]), f["dn_instance"])
+            node.cm_node = node.cm_node or cm_node
             _note(node, "cm_ctl query")
-        elif ev.kind == "cm_cms_state" and f.get("host") and isinstance(f.get("cm_node"), int):
+        elif ev.kind == "cm_cms_state" and f.get("host") and cm_node is not None:
             node = _node_for(cmap, str(f["host"]), None)
-            node.cm_node = node.cm_node or int(f["cm_node"])
+            node.cm_node = node.cm_node or cm_node
             _note(node, "cm_ctl query")
         elif ev.kind == "cm_resource_state" and f.get("host"):
             node = _node_for(cmap, str(f["host"]), None)
-            node.cm_node = node.cm_node or int(f["cm_node"])
+            node.cm_node = node.cm_node or cm_node
             inst = f.get("instance")
             if isinstance(inst, int) and f.get("res") == "dss":
                 node.dss_instance = inst
@@ -162,11 +173,11 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
     inst_votes: dict[str, Counter[int]] = {}
     for ev in events:
         host, dn = file_hints.get(ev.file, (None, None))
-        app = str(ev.fields.get("app", ""))
-        if app.startswith("dn_") and app[3:].isdigit() and not dn:
-            node = _node_for(cmap, host, int(app[3:]))
+        named_dn = None if dn else app_instance(ev.fields.get("app"))
+        if named_dn is not None:
+            node = _node_for(cmap, host, named_dn)
             _note(node, "pg_log application name")
-            dn = int(app[3:])
+            dn = named_dn
             file_hints[ev.file] = (host, dn)
         key = host or (f"dn_{dn}" if dn else None) or f"file:{ev.file}"
         inst = None
