@@ -38,7 +38,7 @@ from reformdiag.parse.record import GENERIC_KIND, parse_record
 from reformdiag.parse.registry import LoadedFormat, Registry, default_registry
 from reformdiag.parse.timestamps import read_timestamp
 from reformdiag.timeline.clock import fill_missing_times, normalise_times
-from reformdiag.timeline.cluster import ClusterMap, app_instance, build_cluster
+from reformdiag.timeline.cluster import ClusterMap, app_instance, build_cluster, field_roles
 from reformdiag.timeline.relative import Clocks, align_boot_clocks, infer_years, place
 
 log = logging.getLogger(__name__)
@@ -619,7 +619,8 @@ def assign_nodes(events: list[Event], cluster: ClusterMap,
         # whole cluster
         cluster_wide = ev.source == "cm_ctl_query" or ev.fields.get("scope") == "cluster"
         ev.node = node.key if node else ("cluster" if cluster_wide else host or "unknown")
-        _resolve_subjects(ev, cluster)
+        if field_roles(ev.fields).ids:  # most lines name no node id
+            _resolve_subjects(ev, cluster)
         cluster.resolve_subjects(ev)
 
 

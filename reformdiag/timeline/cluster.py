@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from reformdiag.model import ClusterNode, Event
 
@@ -60,7 +60,10 @@ class ClusterMap:
 
     def origin_of(self, ev: Event) -> ClusterNode | None:
         """The node a line says wrote it (``origin_host``, ``origin_<space>``), if any."""
-        for space, value in _named(ev.fields, "origin_"):
+        origin = field_roles(ev.fields).origin
+        if not origin:  # most lines
+            return None
+        for space, value in _named(ev.fields, origin):
             node = self.by_id(space, value)
             if node is not None:
                 return node
@@ -68,9 +71,10 @@ class ClusterMap:
 
     def resolve_subjects(self, ev: Event) -> None:
         """``subject_<space>`` fields -> ``subject_node`` (the node key), when known."""
-        if "subject_node" in ev.fields:
+        subject = field_roles(ev.fields).subject
+        if not subject or "subject_node" in ev.fields:
             return
-        for space, value in _named(ev.fields, "subject_"):
+        for space, value in _named(ev.fields, subject):
             node = self.by_id(space, value)
             if node is not None:
                 ev.fields["subject_node"] = node.key
@@ -101,23 +105,40 @@ def app_instance(app: Any) -> int | None:
     return int(digits) if digits.isdigit() and digits.isascii() else None
 
 
-def _named(fields: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
-    """(space, value) of every ``<prefix><space>`` field (``origin_host``, ``subject_nodeid``).
+class FieldRoles(NamedTuple):
+    """What a set of field names can say about nodes."""
 
-    This runs several times per event and most events name nobody: which keys qualify is
-    worked out once per set of field names (one per template, in practice).
-    """
+    origin: tuple[str, ...]  # origin_<space> keys: who wrote the line
+    subject: tuple[str, ...]  # subject_<space> keys (subject_node aside): who it is about
+    ids: bool  # openGauss ids (cm_node, inst_id, dn_instance, ...; see pipeline.assign_nodes)
+
+
+# the fields pipeline.assign_nodes reads openGauss node ids from
+ID_FIELDS = frozenset({"peer_inst", "cm_node", "inst_id", "dn_instance", "instance"})
+
+
+def field_roles(fields: dict[str, Any]) -> FieldRoles:
+    """The roles of an event's fields. Asked several times per event, where most events name
+    nobody: worked out once per set of field names (one per template, in practice)."""
     names = tuple(fields)
-    keys = _NAMED_KEYS.get((prefix, names))
-    if keys is None:
-        keys = tuple(k for k in names if k.startswith(prefix) and k != "subject_node")
-        if len(_NAMED_KEYS) < 4096:
-            _NAMED_KEYS[prefix, names] = keys
-    cut = len(prefix)
-    return [(k[cut:], fields[k]) for k in keys if fields[k] not in (None, "")]
+    roles = _ROLES.get(names)
+    if roles is None:
+        roles = FieldRoles(tuple(k for k in names if k.startswith("origin_")),
+                           tuple(k for k in names if k.startswith("subject_")
+                                 and k != "subject_node"),
+                           not ID_FIELDS.isdisjoint(names))
+        if len(_ROLES) < 4096:
+            _ROLES[names] = roles
+    return roles
 
 
-_NAMED_KEYS: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+_ROLES: dict[tuple[str, ...], FieldRoles] = {}
+
+
+def _named(fields: dict[str, Any], keys: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """(space, value) of the ``origin_<space>`` or ``subject_<space>`` fields ``keys`` that
+    hold a value (``origin_host`` -> ``host``)."""
+    return [(k[k.index("_") + 1:], fields[k]) for k in keys if fields[k] not in (None, "")]
 
 
 def _node_for(cmap: ClusterMap, host: str | None, dn: int | None) -> ClusterNode:
@@ -134,15 +155,72 @@ def _node_for(cmap: ClusterMap, host: str | None, dn: int | None) -> ClusterNode
     return node
 
 
+# kinds whose inst_id is the DMS instance of the node that wrote the line (step 3)
+_INST_KINDS = frozenset({"first_round_reform_wait", "first_round_reform_failed",
+                         "first_round_reform_success", "instance_start", "reform_success",
+                         "failover_success", "reform_plan", "switchover_start"})
+_CM_ROWS = frozenset({"cm_dn_state", "cm_cms_state", "cm_resource_state"})
+
+
+@dataclass
+class _Survey:
+    """What the map is built from, gathered in one pass over the events: few of them name a
+    node (at 1 GB, 16,197 events walked six times cost 45 ms; most passes now walk a few)."""
+
+    cm_rows: list[Event] = field(default_factory=list)  # cm_ctl query rows
+    content: list[Event] = field(default_factory=list)  # %a dn_N, or a DMS inst_id
+    origin: list[Event] = field(default_factory=list)  # with origin_<space> fields
+    subject: list[Event] = field(default_factory=list)  # with subject_<space> fields
+    per_file: Counter[tuple[str, str]] = field(default_factory=Counter)  # events per system
+    systems: dict[str, str] = field(default_factory=dict)  # file -> system of its first event
+    # file -> the origin_host values of its lines, "" for a line that names none
+    origin_hosts: dict[str, set[str]] = field(default_factory=dict)
+
+
+def _survey(events: list[Event]) -> _Survey:
+    s = _Survey()
+    file = system = None
+    count = 0
+    hosts: set[str] = set()
+    for ev in events:
+        # counted per run of events of one file (they come together); a run is added before
+        # the next one starts, so the counter keeps the order pairs were first seen in
+        if ev.file != file or ev.system != system:
+            if count:
+                s.per_file[file, system] += count  # type: ignore[index]
+            file, system, count = ev.file, ev.system, 0
+            s.systems.setdefault(file, system)
+            hosts = s.origin_hosts.setdefault(file, set())
+        count += 1
+        f = ev.fields
+        origin_host = f.get("origin_host")
+        hosts.add(str(origin_host) if origin_host else "")
+        kind = ev.kind
+        if kind in _CM_ROWS:
+            s.cm_rows.append(ev)
+        app = f.get("app")
+        if kind in _INST_KINDS or (app.__class__ is str and app.startswith("dn_")):
+            s.content.append(ev)
+        roles = field_roles(f)
+        if roles.origin:
+            s.origin.append(ev)
+        if roles.subject:
+            s.subject.append(ev)
+    if count:
+        s.per_file[file, system] += count  # type: ignore[index]
+    return s
+
+
 def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, int | None]],
                   file_ids: dict[str, tuple[tuple[str, int], ...]] | None = None) -> ClusterMap:
     """Build the map from file path hints (file -> (host, dn instance)), the node ids file
     names give (file -> ((space, id), ...)) and events."""
+    survey = _survey(events)
     cmap = ClusterMap()
-    cmap.aliases = _folder_aliases(events, file_hints)
+    cmap.aliases = _folder_aliases(survey, file_hints)
     # 1. cm_ctl rows name host, CM node and instance together (ids that are not numbers,
     #    in a damaged paste, name nothing).
-    for ev in events:
+    for ev in survey.cm_rows:
         f = ev.fields
         cm_node = f.get("cm_node") if isinstance(f.get("cm_node"), int) else None
         if ev.kind == "cm_dn_state" and f.get("host") and isinstance(f.get("dn_instance"), int):
@@ -171,7 +249,7 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
     #    A file with neither host nor instance folder (a pasted log) is identified by content,
     #    and file_hints is updated so that its events get that node.
     inst_votes: dict[str, Counter[int]] = {}
-    for ev in events:
+    for ev in survey.content:
         host, dn = file_hints.get(ev.file, (None, None))
         named_dn = None if dn else app_instance(ev.fields.get("app"))
         if named_dn is not None:
@@ -180,11 +258,7 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
             dn = named_dn
             file_hints[ev.file] = (host, dn)
         key = host or (f"dn_{dn}" if dn else None) or f"file:{ev.file}"
-        inst = None
-        if ev.kind in ("first_round_reform_wait", "first_round_reform_failed",
-                       "first_round_reform_success", "instance_start", "reform_success",
-                       "failover_success", "reform_plan", "switchover_start"):
-            inst = ev.fields.get("inst_id")
+        inst = ev.fields.get("inst_id") if ev.kind in _INST_KINDS else None
         if isinstance(inst, int):
             inst_votes.setdefault(key, Counter())[inst] += 1
     for key, votes in inst_votes.items():
@@ -200,7 +274,7 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
             node.dms_inst = votes.most_common(1)[0][0]
             _note(node, "DMS inst_id in its logs")
     # Other systems: hosts and ids their lines name (see the module docstring).
-    _named_nodes(cmap, events, file_hints, file_ids or {})
+    _named_nodes(cmap, survey, file_hints, file_ids or {})
     # 4. convention for what is still unknown (openGauss nodes only)
     assumed = False
     for node in cmap.nodes:
@@ -230,15 +304,15 @@ def _id_order(node: ClusterNode) -> tuple[tuple[str, int, str], ...]:
                  for space, value in sorted(node.ids.items()))
 
 
-def _folder_aliases(events: list[Event], file_hints: dict[str, tuple[str | None, int | None]]
+def _folder_aliases(survey: _Survey, file_hints: dict[str, tuple[str | None, int | None]]
                     ) -> dict[str, str]:
     """Folder hosts whose files' lines all name one other host (``origin_host``)."""
     named: dict[str, set[str]] = {}
-    for ev in events:
-        host, _ = file_hints.get(ev.file, (None, None))
+    for file, hosts in survey.origin_hosts.items():
+        host, _ = file_hints.get(file, (None, None))
         if host is None:
             continue
-        named.setdefault(host, set()).add(str(ev.fields.get("origin_host") or host))
+        named.setdefault(host, set()).update(h or host for h in hosts)
     return {host: next(iter(names)) for host, names in named.items()
             if len(names) == 1 and host not in names}
 
@@ -265,16 +339,12 @@ def _id_node(cmap: ClusterMap, space: str, value: Any, system: str | None,
     return node
 
 
-def _named_nodes(cmap: ClusterMap, events: list[Event],
+def _named_nodes(cmap: ClusterMap, survey: _Survey,
                  file_hints: dict[str, tuple[str | None, int | None]],
                  file_ids: dict[str, tuple[tuple[str, int], ...]]) -> None:
-    systems: dict[str, str] = {}
-    per_file: Counter[tuple[str, str]] = Counter()
-    for ev in events:
-        systems.setdefault(ev.file, ev.system)
-        per_file[ev.file, ev.system] += 1
+    systems = survey.systems
     per_node: dict[str, Counter[str]] = {}
-    for (file, system), count in per_file.items():
+    for (file, system), count in survey.per_file.items():
         host, _ = file_hints.get(file, (None, None))
         node = cmap.by_host(host)
         if node is not None:
@@ -292,10 +362,10 @@ def _named_nodes(cmap: ClusterMap, events: list[Event],
             node.ids.setdefault(space, value)
         _note(node, "file name")
     # one event naming a node by host and by id binds them; then every named node exists
-    for prefix in ("origin_", "subject_"):
-        what = "the lines it wrote" if prefix == "origin_" else "other nodes' lines"
-        for ev in events:
-            named = dict(_named(ev.fields, prefix))
+    for role, naming in (("origin", survey.origin), ("subject", survey.subject)):
+        what = "the lines it wrote" if role == "origin" else "other nodes' lines"
+        for ev in naming:
+            named = dict(_named(ev.fields, getattr(field_roles(ev.fields), role)))
             host = named.pop("host", None)
             if host is not None:
                 node = _host_node(cmap, str(host), ev.system, what)
