@@ -364,19 +364,20 @@ def _rhb_matrices(events: list[Event]) -> list[Event]:
     ``Network base_time`` is a timed-out link; a row with no heartbeat at all is a silent node.
     """
     out: list[Event] = []
-    rows = [e for e in events if e.kind == "rhb_matrix_row"]
     groups: list[list[Event]] = []
-    for e in rows:
-        last = groups[-1][-1] if groups else None
-        if last is not None and last.file == e.file and (e.time - last.time).total_seconds() < 0.5 \
-                and e.line == last.line + 1:
-            groups[-1].append(e)
-        else:
-            groups.append([e])
     # the Network timeout / base_time lines printed just before each matrix, per file
     headers: dict[str, list[Event]] = {}
-    for e in events:
-        if e.kind in ("rhb_network_timeout", "rhb_base_time"):
+    last: Event | None = None
+    for e in events:  # one pass: at 1 GB, 10,634 of the 16,197 events are matrix lines
+        kind = e.kind
+        if kind == "rhb_matrix_row":
+            if last is not None and e.line == last.line + 1 and last.file == e.file \
+                    and (e.time - last.time).total_seconds() < 0.5:
+                groups[-1].append(e)
+            else:
+                groups.append([e])
+            last = e
+        elif kind == "rhb_network_timeout" or kind == "rhb_base_time":
             headers.setdefault(e.file, []).append(e)
     header_times = {f: [h.time for h in hs] for f, hs in headers.items()}
     for group in groups:
@@ -393,11 +394,12 @@ def _rhb_matrices(events: list[Event]) -> list[Event]:
             base = _cell_time(str(base_text)) if base_text else None
         except ValueError:
             base = None
+        limit = timeout if isinstance(timeout, int) else None
         stale: list[str] = []
         silent: list[int] = []
-        max_age: float | None = None
+        ages: list[float] = []
         for i, row in enumerate(group, 1):
-            cells = [c.strip() for c in str(row.fields.get("row", "")).split("|") if c.strip()]
+            cells = [c for c in map(str.strip, str(row.fields.get("row", "")).split("|")) if c]
             heard = 0
             for j, cell in enumerate(cells, 1):
                 if cell.startswith(_NEVER):
@@ -409,11 +411,12 @@ def _rhb_matrices(events: list[Event]) -> list[Event]:
                     age = (base - _cell_time(cell[:19])).total_seconds()
                 except ValueError:
                     continue
-                max_age = age if max_age is None else max(max_age, age)
-                if isinstance(timeout, int) and age > timeout:
+                ages.append(age)
+                if limit is not None and age > limit:
                     stale.append(f"node {i} <- node {j}: {age:.0f} s")
             if heard == 0 and len(cells) > 1:
                 silent.append(i)
+        max_age = max(ages) if ages else None
         fields = {"timeout_s": timeout, "base_time": base_text, "nodes": len(group),
                   "max_age_s": max_age, "stale": bool(stale), "stale_links": stale,
                   "silent_cm_nodes": silent, "silent": bool(silent)}
