@@ -118,3 +118,25 @@ def test_absence_of_one_selection_is_the_absence_of_its_matches(raw, scope, wind
                   node=node)
     assert [sorted(m.events) for m in direct] == [sorted(m.events) for m in general]
     assert [m.start for m in direct] == [m.start for m in general]
+
+
+def test_a_failed_absence_without_window_spares_the_rest_of_its_and() -> None:
+    """``count(x) >= 1 and not r``: once ``r`` is there, nothing else is selected (OG020 on a
+    healthy cm_server: its regex over every cm_server line was wasted); the answer is the one
+    the full evaluation gives."""
+    events = [ev("x", 0), ev("r", 5), ev("y", 9)]
+    asked: list[str] = []
+
+    def select(name: str) -> list[Event]:
+        asked.append(name)
+        return [e for e in events if e.kind == name]
+
+    cond = parse_condition("count(x) >= 1 and not r or y and not q")
+    assert [m.events for m in Evaluator(select, T0 + timedelta(seconds=9)).run(cond)] == \
+        [{"y": [events[2]]}]
+    assert "x" not in asked and {"r", "y", "q"} <= set(asked)
+    # with a window the absence depends on each match: the positive is still evaluated
+    assert len(run("x and not r within 3s", events)) == 1
+    assert run("x and not r within 10s", events) == []
+    assert run("count(x) >= 1 and not r", events) == []
+    assert len(run("count(x) >= 1 and not q", events)) == 1
