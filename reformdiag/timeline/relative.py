@@ -15,7 +15,6 @@ Both run before time zones are applied (``clock.normalise_times``): they only fi
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -94,8 +93,10 @@ def align_boot_clocks(events: list[Event], clocks: Clocks) -> None:
         if ev.local_time is not None and isinstance(mono, int):
             boot = ev.local_time - timedelta(seconds=mono)
             offsets.setdefault(_host(ev), []).append((boot - _EPOCH).total_seconds())
+    from statistics import median  # 6 ms to import, for bundles with boot-relative clocks
+
     for host, values in offsets.items():
-        clocks.boots[host] = _EPOCH + timedelta(seconds=statistics.median(values))
+        clocks.boots[host] = _EPOCH + timedelta(seconds=median(values))
     unplaced: set[str] = set()
     for ev in relative:
         boot = clocks.boots.get(_host(ev))
