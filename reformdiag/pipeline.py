@@ -37,7 +37,13 @@ from reformdiag.model import ClusterNode, Event, FileReport, Unparsed, level_ran
 from reformdiag.parse.record import GENERIC_KIND, parse_record
 from reformdiag.parse.registry import LoadedFormat, Registry, default_registry
 from reformdiag.parse.timestamps import read_timestamp
-from reformdiag.timeline.clock import fill_missing_times, normalise_times
+from reformdiag.timeline.clock import (
+    OUT_OF_RANGE,
+    fill_missing_times,
+    normalise_times,
+    shifted,
+    unix_time,
+)
 from reformdiag.timeline.cluster import ClusterMap, app_instance, build_cluster, field_roles
 from reformdiag.timeline.relative import Clocks, align_boot_clocks, infer_years, place
 
@@ -510,8 +516,8 @@ def analyse(paths: list[Path], options: Options | None = None,
     inputs.extend(r for _, report, fe in files for r in source_reports(report, fe))
     for item in skipped:
         inputs.append(FileReport(path=item.display, status="error", reason=item.reason))
-    saved_at = {s.display: datetime.fromtimestamp(s.mtime, UTC)
-                for s in sources if s.mtime is not None}
+    saved_at = {s.display: moment for s in sources
+                if s.mtime is not None and (moment := unix_time(s.mtime)) is not None}
     clocks = Clocks()
     infer_years(events, saved_at, clocks)
     align_boot_clocks(events, clocks)
@@ -565,7 +571,10 @@ def stream_all(paths: list[Path], options: Options | None = None,
                 offset = (ev.utc_offset_min if ev.utc_offset_min is not None else
                           options.tz_minutes if options.tz_minutes is not None else
                           analysis.offsets.get(host or "-", fallback))
-                ev.time = (ev.local_time - timedelta(minutes=offset)).replace(tzinfo=UTC)
+                ev.time = shifted(ev.local_time, timedelta(minutes=offset))
+                if ev.time is None:
+                    ev.time_note = f"{OUT_OF_RANGE}: time of the record before it"
+            if ev.time is not None:
                 last = ev.time
             else:
                 ev.time = last

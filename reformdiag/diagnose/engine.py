@@ -30,6 +30,7 @@ from reformdiag.model import (
     Finding,
     RuleOutcome,
 )
+from reformdiag.timeline.clock import shifted
 from reformdiag.timeline.cluster import ClusterMap
 
 if TYPE_CHECKING:
@@ -436,10 +437,9 @@ def coverage(inputs: list[FileReport], findings: list[Finding]) -> list[dict[str
         for row in rows.values():
             last = row["last"]
             offset = row.get("utc_offset_min")
-            if last is not None and offset is not None:
-                from datetime import UTC
-
-                last_utc = (last - timedelta(minutes=offset)).replace(tzinfo=UTC)
+            last_utc = shifted(last, timedelta(minutes=offset)) \
+                if last is not None and offset is not None else None
+            if last_utc is not None:
                 gap = window[0] - last_utc
                 if row["source"] not in SPARSE_SOURCES and gap > COVERAGE_SLACK:
                     row["ends_before_incident"] = True

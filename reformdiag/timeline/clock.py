@@ -34,6 +34,28 @@ def fmt_offset(minutes: int) -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+OUT_OF_RANGE = "time out of the calendar's range once moved to UTC"
+
+
+def shifted(moment: datetime, delta: timedelta) -> datetime | None:
+    """``moment - delta`` as UTC, or None when that leaves the calendar (years 1 to 9999): a
+    zeroed or damaged timestamp (``0001-01-01 00:00:00`` with ``UTC+8``) must not stop the
+    analysis; the event is placed by the records around it (``fill_missing_times``)."""
+    try:
+        return (moment - delta).replace(tzinfo=UTC)
+    except OverflowError:
+        return None
+
+
+def unix_time(seconds: float) -> datetime | None:
+    """Unix seconds as UTC, or None outside the platform's or the calendar's range (a line's
+    damaged ``walltime``, an archive member's forged modification time)."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[str, int], list[str]]:
     """Set ``Event.time`` (UTC) on every event that has a wall-clock time.
 
@@ -81,8 +103,10 @@ def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[
             delta = shift.get(offset)
             if delta is None:
                 delta = shift[offset] = timedelta(minutes=offset)
-            ev.time = last_time = (ev.local_time - delta).replace(tzinfo=UTC)
+            ev.time = last_time = shifted(ev.local_time, delta)
             last_local, last_offset = ev.local_time, offset
+        if ev.time is None:
+            ev.time_note = OUT_OF_RANGE
         used[ev.host or "-"] = offset
     if tz_override is not None:
         notes.append(f"naive pg_log/CM times read as {fmt_offset(tz_override)} (--tz)")
@@ -123,7 +147,7 @@ def fill_missing_times(events_by_file: dict[str, list[Event]], bundle_end: datet
                     ev.time_note = "no date in the saved output: the file's modification time"
             elif last is not None:
                 ev.time = last
-                ev.time_note = "timestamp cut: time of the record before it"
+                ev.time_note = f"{_why(ev)}: time of the record before it"
         # records before the first readable timestamp take the first one
         first = next((e.time for e in events if e.time is not None), None)
         for ev in events:
@@ -131,4 +155,8 @@ def fill_missing_times(events_by_file: dict[str, list[Event]], bundle_end: datet
                 break
             if first is not None and ev.source != "cm_ctl_query":
                 ev.time = first
-                ev.time_note = "timestamp cut: time of the first readable record after it"
+                ev.time_note = f"{_why(ev)}: time of the first readable record after it"
+
+
+def _why(ev: Event) -> str:
+    return OUT_OF_RANGE if ev.time_note == OUT_OF_RANGE else "timestamp cut"

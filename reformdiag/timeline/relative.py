@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from reformdiag.model import Event
 from reformdiag.parse.timestamps import YEAR_MISSING
+from reformdiag.timeline.clock import unix_time
 
 # A year-less line later than the reference by more than this belongs to the year before.
 _AHEAD = timedelta(days=1)
@@ -46,7 +47,7 @@ def with_year(moment: datetime, ref: datetime) -> datetime:
             candidate = moment.replace(year=year)
         except ValueError:  # 29 February in a common year
             continue
-        if candidate <= ref + _AHEAD:
+        if candidate - ref <= _AHEAD:  # not ref + _AHEAD: a ref on 9999-12-31 has no next day
             return candidate
     return moment
 
@@ -58,8 +59,9 @@ def infer_years(events: list[Event], saved_at: dict[str, datetime], clocks: Cloc
         return
     dated = [e.local_time for e in events
              if e.local_time is not None and e.time_note != YEAR_MISSING]
-    dated += [datetime.fromtimestamp(e.fields["walltime"], UTC).replace(tzinfo=None)
-              for e in events if isinstance(e.fields.get("walltime"), int)]
+    dated += [moment.replace(tzinfo=None) for e in events
+              if isinstance(e.fields.get("walltime"), int)
+              and (moment := unix_time(e.fields["walltime"])) is not None]
     bundle_ref = max(dated) if dated else None
     whence = "the latest dated time in the bundle"
     for ev in yearless:
@@ -77,6 +79,15 @@ def infer_years(events: list[Event], saved_at: dict[str, datetime], clocks: Cloc
                         f", from {whence}")
 
 
+def _plus(moment: datetime, seconds: int) -> datetime | None:
+    """``moment`` + ``seconds``, or None off the calendar: a damaged seconds-since-boot
+    (``99999999999999999999``) leaves its line unplaced instead of stopping the analysis."""
+    try:
+        return moment + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+
+
 def _host(ev: Event) -> str:
     return str(ev.fields.get("origin_host") or ev.host or ev.file)
 
@@ -91,8 +102,9 @@ def align_boot_clocks(events: list[Event], clocks: Clocks) -> None:
     for ev in events:
         mono = ev.fields.get("monotime")
         if ev.local_time is not None and isinstance(mono, int):
-            boot = ev.local_time - timedelta(seconds=mono)
-            offsets.setdefault(_host(ev), []).append((boot - _EPOCH).total_seconds())
+            boot = _plus(ev.local_time, -mono)
+            if boot is not None:
+                offsets.setdefault(_host(ev), []).append((boot - _EPOCH).total_seconds())
     from statistics import median  # 6 ms to import, for bundles with boot-relative clocks
 
     for host, values in offsets.items():
@@ -100,10 +112,11 @@ def align_boot_clocks(events: list[Event], clocks: Clocks) -> None:
     unplaced: set[str] = set()
     for ev in relative:
         boot = clocks.boots.get(_host(ev))
-        if boot is None:
+        moment = _plus(boot, ev.fields["monotime"]) if boot is not None else None
+        if moment is None:
             unplaced.add(_host(ev))
             continue
-        ev.local_time = boot + timedelta(seconds=ev.fields["monotime"])
+        ev.local_time = moment
         ev.time_note = "seconds since boot, placed with the host's dlm_controld syslog lines"
     placed = sorted({_host(e) for e in relative} - unplaced)
     if placed:
@@ -121,4 +134,4 @@ def place(ev: Event, clocks: Clocks) -> None:
         ev.local_time = with_year(ev.local_time, clocks.year_refs[ev.file])
     mono = ev.fields.get("monotime")
     if ev.local_time is None and isinstance(mono, int) and _host(ev) in clocks.boots:
-        ev.local_time = clocks.boots[_host(ev)] + timedelta(seconds=mono)
+        ev.local_time = _plus(clocks.boots[_host(ev)], mono)
