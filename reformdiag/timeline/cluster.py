@@ -96,13 +96,21 @@ class ClusterMap:
         ]
 
 
+def _id(value: Any) -> int | None:
+    """A number id as read (6001, or text ``06001``); None for anything else (``1²``)."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit() and value.isascii():
+        return int(value)
+    return None
+
+
 def app_instance(app: Any) -> int | None:
     """The datanode instance an application name (pg_log %a) names: ``dn_6001`` -> 6001.
     ASCII digits only: ``int`` refuses the superscripts OCR leaves (``dn_²``)."""
     if app.__class__ is not str or not app.startswith("dn_"):
         return None
-    digits = app[3:]
-    return int(digits) if digits.isdigit() and digits.isascii() else None
+    return _id(app[3:])
 
 
 class FieldRoles(NamedTuple):
@@ -222,9 +230,9 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
     #    in a damaged paste, name nothing).
     for ev in survey.cm_rows:
         f = ev.fields
-        cm_node = f.get("cm_node") if isinstance(f.get("cm_node"), int) else None
-        if ev.kind == "cm_dn_state" and f.get("host") and isinstance(f.get("dn_instance"), int):
-            node = _node_for(cmap, str(f["host"]), f["dn_instance"])
+        cm_node, dn = _id(f.get("cm_node")), _id(f.get("dn_instance"))
+        if ev.kind == "cm_dn_state" and f.get("host") and dn is not None:
+            node = _node_for(cmap, str(f["host"]), dn)
             node.cm_node = node.cm_node or cm_node
             _note(node, "cm_ctl query")
         elif ev.kind == "cm_cms_state" and f.get("host") and cm_node is not None:
