@@ -30,7 +30,7 @@ from reformdiag.model import (
     Finding,
     RuleOutcome,
 )
-from reformdiag.timeline.clock import shifted
+from reformdiag.timeline.clock import shifted, stamp
 from reformdiag.timeline.cluster import ClusterMap
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class _EventView:
         self.fields = _Fields(ev.fields)
         self.message = ev.message.split("\n", 1)[0]
         self.kind = ev.kind
-        self.time = ev.time.strftime("%Y-%m-%d %H:%M:%S UTC") if ev.time else "?"
+        self.time = f"{stamp(ev.time)} UTC" if ev.time else "?"
         self.file = ev.file
         self.line = ev.line
 
@@ -87,7 +87,7 @@ class _EventView:
     def end(self) -> str:
         """End of an episode (its last line), as text."""
         end = self.fields.get("end")
-        return end.strftime("%Y-%m-%d %H:%M:%S UTC") if isinstance(end, datetime) else self.time
+        return f"{stamp(end)} UTC" if isinstance(end, datetime) else self.time
 
     @property
     def label(self) -> str:

@@ -6,20 +6,20 @@ from datetime import datetime
 from typing import Any
 
 from reformdiag.model import Event, FileReport
-from reformdiag.timeline.clock import fmt_offset
+from reformdiag.timeline.clock import fmt_offset, stamp
 
 
 def iso(moment: datetime | None) -> str | None:
     """UTC time as ISO 8601 with milliseconds and a Z."""
     if moment is None:
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return f"{stamp(moment, 'T')}.{moment.microsecond // 1000:03d}Z"
 
 
 def short_time(moment: datetime | None) -> str:
     if moment is None:
         return "?"
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    return f"{stamp(moment)}.{moment.microsecond // 1000:03d}"
 
 
 def duration(seconds: float) -> str:

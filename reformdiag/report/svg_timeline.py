@@ -15,8 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from reformdiag.report.common import duration
+from reformdiag.report.common import duration, short_time
 from reformdiag.report.timeline_layout import Bar, Lane, Layout, Mark, tick_label
+from reformdiag.timeline.clock import stamp
 
 WIDTH = 1160
 GUTTER = 188  # node labels
@@ -57,10 +58,6 @@ def _x(layout: Layout, moment: datetime, overview: bool = False) -> float:
     return X0 + (X1 - X0) * layout.fraction(moment, overview)
 
 
-def _hms(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-
-
 def _lane_height(lane: Lane) -> int:
     bars = lane.rows * (BAR_H + BAR_GAP)
     return LANE_PAD + bars + MARK_ROW + LANE_PAD
@@ -69,11 +66,11 @@ def _lane_height(lane: Lane) -> int:
 def _mark_title(marks: list[Mark]) -> str:
     head = marks[0]
     if len(marks) == 1:
-        return (f"{_hms(head.time)} UTC  {head.level}  {head.kind}\n"
+        return (f"{short_time(head.time)} UTC  {head.level}  {head.kind}\n"
                 f"{head.message.splitlines()[0][:400] if head.message else ''}\n{head.where}")
-    lines = [f"{len(marks)} events, {_hms(marks[0].time)} .. {_hms(marks[-1].time)[11:]} UTC"]
+    lines = [f"{len(marks)} events, {short_time(marks[0].time)} .. {short_time(marks[-1].time)[11:]} UTC"]
     for m in marks[:8]:
-        lines.append(f"{_hms(m.time)[11:]}  {m.level}  {m.kind}: "
+        lines.append(f"{short_time(m.time)[11:]}  {m.level}  {m.kind}: "
                      f"{m.message.splitlines()[0][:160] if m.message else ''}")
     if len(marks) > 8:
         lines.append(f"... and {len(marks) - 8} more (see the event table)")
@@ -171,7 +168,7 @@ def _bar_svg(layout: Layout, bar: Bar, y: float, room_until: float, out: list[st
     x1, x2 = _bar_x(layout, bar)
     fill, stroke = TONE_STYLE[bar.tone]
     secs = (bar.end - bar.start).total_seconds()
-    title = (f"{bar.summary}\n{_hms(bar.start)} .. {_hms(bar.end)[11:]} UTC"
+    title = (f"{bar.summary}\n{short_time(bar.start)} .. {short_time(bar.end)[11:]} UTC"
              + (f" ({duration(secs)})" if secs else ""))
     name = EPISODE_NAME.get(bar.kind, bar.kind.replace("_", " "))
     label = f"{name}: {bar.outcome}" if bar.outcome and bar.outcome != "done" else name
@@ -221,7 +218,7 @@ def _axis(layout: Layout, top: float, bottom: float, out: list[str]) -> None:
             middle = lo + (hi - lo) / 2
             if _tick_text(middle, 1, _x(layout, middle), top, taken, out, last_day):
                 last_day = middle.date()
-    day = layout.view_start.strftime("%Y-%m-%d")
+    day = stamp(layout.view_start)[:10]
     out.append(f'<text x="10" y="{top + AXIS_H - 10}" font-size="11.5" font-weight="600" '
                f'fill="#334155">UTC{_t(" " + day) if len(days) == 1 else ""}</text>')
 
@@ -291,7 +288,7 @@ def _overview(layout: Layout, top: float, out: list[str]) -> float:
     ((step, ticks),) = layout.ticks(target=7, overview=True)
     for t in ticks:
         x = _x(layout, t, True)
-        label = t.strftime("%m-%d %H:%M") if step < 86400 else t.strftime("%Y-%m-%d")
+        label = t.strftime("%m-%d %H:%M") if step < 86400 else stamp(t)[:10]
         out.append(f'<text x="{x:.1f}" y="{top + 12}" font-size="10.5" fill="#64748b" '
                    f'text-anchor="middle">{_t(label)}</text>')
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + 14}" y2="{track_top:.1f}" '
@@ -361,7 +358,7 @@ def render_svg(layout: Layout) -> str:
         if i2 - i1 < 4:
             i1, i2 = (i1 + i2) / 2 - 2, (i1 + i2) / 2 + 2
         rules = ", ".join(layout.incident_rules)
-        span = f"{_hms(layout.incident[0])} .. {_hms(layout.incident[1])[11:]} UTC"
+        span = f"{short_time(layout.incident[0])} .. {short_time(layout.incident[1])[11:]} UTC"
         label = f"incident: {rules}"
         anchor, lx = ("middle", (i1 + i2) / 2)
         if lx - 3.3 * len(label) < X0:
@@ -379,8 +376,8 @@ def render_svg(layout: Layout) -> str:
     legend_h = _legend(lanes_top + lanes_h + 8, legend)
     height = lanes_top + lanes_h + 8 + legend_h + 6
     # z-order: lane backgrounds, grid, incident window, then what the lanes show
-    desc = (f"{len(layout.lanes)} lane(s), {_hms(layout.view_start)} .. "
-            f"{_hms(layout.view_end)} UTC")
+    desc = (f"{len(layout.lanes)} lane(s), {short_time(layout.view_start)} .. "
+            f"{short_time(layout.view_end)} UTC")
     # No xmlns: inline SVG in HTML does not need one, and the page names no URL at all.
     return (f'<svg class="timeline" role="img" '
             f'viewBox="0 0 {WIDTH} {height:.0f}" font-family="{FONT}" '

@@ -31,6 +31,20 @@ WIDEN_AT_MOST = timedelta(minutes=10)
 LEVEL_CLASS = {"panic": "error", "fatal": "error", "error": "error", "warning": "warning"}
 
 
+# The calendar's ends, whole seconds (a tick rounded to the millisecond stays inside).
+_FIRST = datetime(1, 1, 1, tzinfo=UTC)
+_LAST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def _plus(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, held at the calendar's ends: a bundle with a zeroed ``0001-01-01``
+    time still gets its picture."""
+    try:
+        return min(max(moment + delta, _FIRST), _LAST)
+    except OverflowError:
+        return _LAST if delta > timedelta(0) else _FIRST
+
+
 def parse_time(text: str | None) -> datetime | None:
     """``2024-09-19T09:14:12.592Z`` (the report's UTC times) as an aware datetime."""
     if not text:
@@ -232,7 +246,8 @@ def _segments(times: list[datetime], lo: datetime, hi: datetime
     out = []
     for n, (a, b) in enumerate(pieces):
         pad = max((b - a) * 0.06, MIN_VIEW / 2)
-        out.append((lo if n == 0 else a - pad, hi if n == len(pieces) - 1 else b + pad))
+        out.append((lo if n == 0 else _plus(a, -pad),
+                    hi if n == len(pieces) - 1 else _plus(b, pad)))
     return out, counts
 
 
@@ -368,10 +383,10 @@ def _view(start: datetime, end: datetime, incident: tuple[datetime, datetime] | 
         lo, hi = incident
         for b in bars:  # a reform that began before the first finding is part of the story
             if b.start <= hi and b.end >= lo:
-                lo = min(lo, max(b.start, incident[0] - WIDEN_AT_MOST))
-                hi = max(hi, min(b.end, incident[1] + WIDEN_AT_MOST))
+                lo = min(lo, max(b.start, _plus(incident[0], -WIDEN_AT_MOST)))
+                hi = max(hi, min(b.end, _plus(incident[1], WIDEN_AT_MOST)))
         pad = max((hi - lo) * 0.12, MIN_VIEW / 2)
-        lo, hi = lo - pad, hi + pad
+        lo, hi = _plus(lo, -pad), _plus(hi, pad)
     else:  # nothing failed: the whole span, its quiet gaps cut out (see Layout)
         return start, end
     lo, hi = max(lo, start), min(hi, end)
@@ -384,9 +399,9 @@ def _pack(bars: list[Bar], gap: timedelta) -> int:
     """Stack overlapping bars in rows (first fit by start time); return the number of rows."""
     row_end: list[datetime] = []
     for bar in sorted(bars, key=lambda b: (b.start, b.end)):
-        end = max(bar.end, bar.start + gap)
+        end = max(bar.end, _plus(bar.start, gap))
         for i, last in enumerate(row_end):
-            if last + gap <= bar.start:
+            if _plus(last, gap) <= bar.start:
                 bar.row, row_end[i] = i, end
                 break
         else:

@@ -29,31 +29,43 @@ def parse_tz(text: str) -> int:
     return -minutes if m.group(1) == "-" else minutes
 
 
+def stamp(moment: datetime, sep: str = " ") -> str:
+    """``2024-09-19 17:14:12``, the year always in four digits: ``strftime("%Y")`` writes year
+    1 as ``1``, which no ISO 8601 reader (the report's own) takes back."""
+    return f"{moment.year:04d}-{moment:%m-%d}{sep}{moment:%H:%M:%S}"
+
+
 def fmt_offset(minutes: int) -> str:
     sign = "+" if minutes >= 0 else "-"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 OUT_OF_RANGE = "time out of the calendar's range once moved to UTC"
+# The times the timeline takes: the calendar (years 1 to 9999) less a year at each end, so
+# that the windows of episodes, rules and reports (minutes, hours) never step off it.
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 def shifted(moment: datetime, delta: timedelta) -> datetime | None:
-    """``moment - delta`` as UTC, or None when that leaves the calendar (years 1 to 9999): a
-    zeroed or damaged timestamp (``0001-01-01 00:00:00`` with ``UTC+8``) must not stop the
+    """``moment - delta`` as UTC, or None off the timeline's range (``EARLIEST``..``LATEST``):
+    a zeroed or damaged timestamp (``0001-01-01 00:00:00`` with ``UTC+8``) must not stop the
     analysis; the event is placed by the records around it (``fill_missing_times``)."""
     try:
-        return (moment - delta).replace(tzinfo=UTC)
+        utc = (moment - delta).replace(tzinfo=UTC)
     except OverflowError:
         return None
+    return utc if EARLIEST <= utc <= LATEST else None
 
 
 def unix_time(seconds: float) -> datetime | None:
     """Unix seconds as UTC, or None outside the platform's or the calendar's range (a line's
     damaged ``walltime``, an archive member's forged modification time)."""
     try:
-        return datetime.fromtimestamp(seconds, UTC)
+        moment = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         return None
+    return moment if EARLIEST <= moment <= LATEST else None
 
 
 def normalise_times(events: list[Event], tz_override: int | None) -> tuple[dict[str, int], list[str]]:

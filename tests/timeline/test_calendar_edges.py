@@ -11,7 +11,9 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from reformdiag.diagnose.catalog import rule_set
 from reformdiag.pipeline import run
+from reformdiag.report.render import render_document
 from reformdiag.timeline.clock import OUT_OF_RANGE, unix_time
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,15 +29,20 @@ def test_a_dms_time_that_leaves_the_calendar_in_utc_takes_its_neighbours(tmp_pat
         DMS.format(off="+8", ts="2024-09-19 17:14:36.000"),
         DMS.format(off="+8", ts="0001-01-01 00:00:00.354"),
         DMS.format(off="-8", ts="9999-12-31 23:59:59.354"),
+        DMS.format(off="+0", ts="0001-01-01 00:00:00.354"),  # on the calendar, but a window
+        DMS.format(off="+0", ts="9999-12-31 23:59:59.354"),  # of minutes would leave it
         DMS.format(off="+8", ts="2024-09-19 17:14:37.354"),
     ]))
-    analysis, _ = run([tmp_path])
+    analysis, diagnosis = run([tmp_path])
     (report,) = analysis.inputs
-    assert report.status == "analysed" and report.events == 4
+    assert report.status == "analysed" and report.events == 6
     odd = [e for e in analysis.events if e.local_time and e.local_time.year in (1, 9999)]
-    assert len(odd) == 2
+    assert len(odd) == 4
     assert all(e.time == analysis.events[0].time for e in odd)
     assert all(e.time_note == f"{OUT_OF_RANGE}: time of the record before it" for e in odd)
+    assert diagnosis.findings  # the disconnects, at the times of the records around them
+    for fmt in ("json", "markdown", "html", "junit", "sarif"):
+        assert render_document(fmt, analysis, diagnosis, [str(tmp_path)], rule_set())
 
 
 def test_damaged_seconds_since_boot_leave_their_lines_unplaced(tmp_path: Path) -> None:
@@ -77,3 +84,20 @@ def test_a_forged_member_modification_time_is_ignored(tmp_path: Path) -> None:
     analysis, _ = run([archive.parent])
     assert [r.status for r in analysis.inputs] == ["analysed"]
     assert analysis.events[0].time is not None
+
+
+def test_the_report_reads_its_own_times_back_at_the_calendar_s_ends() -> None:
+    """strftime's %Y wrote year 1 as '1', which fromisoformat refused (found by the mutation
+    tests); the layout's paddings stop at the calendar's ends instead of raising."""
+    from datetime import UTC, datetime, timedelta
+
+    from reformdiag.report.common import iso
+    from reformdiag.report.timeline_layout import _plus, parse_time
+
+    for moment in (datetime(1, 1, 1, 0, 0, 0, 354000, tzinfo=UTC),
+                   datetime(999, 5, 6, 7, 8, 9, tzinfo=UTC),
+                   datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)):
+        assert parse_time(iso(moment)) == moment
+    assert iso(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00.000Z"
+    assert _plus(datetime(1, 1, 1, 0, 5, tzinfo=UTC), -timedelta(minutes=10)).year == 1
+    assert _plus(datetime(9999, 12, 31, 23, 55, tzinfo=UTC), timedelta(minutes=10)).year == 9999

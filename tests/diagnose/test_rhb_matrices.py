@@ -1,0 +1,51 @@
+"""cm_server's RHB heartbeat matrix as an episode: its timed-out links and silent nodes, and
+cells too damaged to read (skipped, never raising)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from reformdiag.diagnose.episodes import _rhb_matrices
+from reformdiag.model import Event
+from reformdiag.parse.record import parse_record
+from reformdiag.parse.registry import default_registry
+
+PREFIX = "2024-09-26 20:11:49.{ms} tid=1005045 MaxClusterAb LOG: "
+NEVER = "1970-01-01 08:00:00"
+
+
+def _events(rows: list[str]) -> list[Event]:
+    fmt = default_registry().get("cm_log")
+    lines = [PREFIX.format(ms="001") + "Network timeout:6",
+             PREFIX.format(ms="001") + "Network base_time:2024-09-26 20:11:49",
+             *(PREFIX.format(ms="002") + "[RHB] hb infos: |" + row for row in rows)]
+    events = []
+    for n, text in enumerate(lines, 1):
+        ev = parse_record(fmt, text, file="cm_server.log", line=n, filename="cm_server.log")
+        assert isinstance(ev, Event), ev
+        assert ev.local_time is not None
+        ev.time, ev.node = ev.local_time.replace(tzinfo=UTC), "host1"
+        events.append(ev)
+    return events
+
+
+def test_a_timed_out_link_and_a_silent_node() -> None:
+    (matrix,) = _rhb_matrices(_events([
+        f"{NEVER}|2024-09-26 20:11:48|2024-09-26 20:11:30|",
+        f"2024-09-26 20:11:48|{NEVER}|2024-09-26 20:11:47|",
+        f"{NEVER}|{NEVER}|{NEVER}|",
+    ]))
+    assert matrix.kind == "rhb_matrix" and matrix.level == "warning"
+    assert matrix.fields["stale_links"] == ["node 1 <- node 3: 19 s"]
+    assert matrix.fields["silent_cm_nodes"] == [3] and matrix.fields["max_age_s"] == 19
+
+
+def test_damaged_cells_are_skipped() -> None:
+    """A cell that reads as a time with a zone (``20:11+08``, 19 characters like a good one)
+    made the age a naive-minus-aware subtraction: found by the mutation tests."""
+    (matrix,) = _rhb_matrices(_events([
+        f"{NEVER}|2024-09-26 20:11+08|2024-09-26 2O:11:47|",
+        f"2024-09-26 20:11:48|{NEVER}|2024-09-26 20:11:47|",
+    ]))
+    assert matrix.level == "info" and matrix.fields["stale_links"] == []
+    assert matrix.fields["max_age_s"] == 2
