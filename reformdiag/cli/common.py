@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
@@ -31,10 +32,23 @@ def stdout_console(file: Any = None, wrap: bool = True) -> Console:
     is_tty = hasattr(target, "isatty") and target.isatty()
     plain = not is_tty or "NO_COLOR" in os.environ
     width = None if is_tty else 100
-    return Console(file=target, no_color=plain, highlight=False,
-                   soft_wrap=not wrap and not is_tty,
-                   width=width, force_terminal=False if plain else None,
-                   emoji=False)
+    console = Console(file=target, no_color=plain, highlight=False,
+                      soft_wrap=not wrap and not is_tty,
+                      width=width, force_terminal=False if plain else None,
+                      emoji=False)
+    console.on_broken_pipe = stdout_closed  # type: ignore[method-assign]
+    return console
+
+
+def stdout_closed() -> NoReturn:
+    """The reader of stdout went away (``reformdiag analyze ... | head``). rich and click would
+    exit 1, which is the CI gate's "findings" code; end as grep does instead, by SIGPIPE
+    (141 in a shell), whatever was found."""
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    if sigpipe is not None:
+        signal.signal(sigpipe, signal.SIG_DFL)
+        os.kill(os.getpid(), sigpipe)
+    os._exit(128 + 13)  # no SIGPIPE here (Windows): the code a shell would give
 
 
 def stderr_console() -> Console:
@@ -61,6 +75,8 @@ def error_boundary(func: F) -> F:
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # a report written to a pipe whose reader went away
+            stdout_closed()
         except Exception as exc:  # a bug: short message, traceback only with --debug
             err = stderr_console()
             if debug:

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -212,6 +213,24 @@ def test_the_process_exit_code_is_the_gate(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["findings"] == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="POSIX pipes")
+@pytest.mark.parametrize("args", [[str(HEALTHY)],
+                                  [str(FAILOVER), "-f", "json", "--fail-on", "high"]],
+                         ids=["text", "json"])
+def test_a_reader_that_goes_away_ends_the_process_by_sigpipe(args: list[str]) -> None:
+    """``reformdiag analyze ... | head``: rich and click exited 1, the gate's "findings"
+    code, whatever was found (and JSON gave an internal error). Now it ends as grep does."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write
+    try:
+        proc = subprocess.run([sys.executable, "-m", "reformdiag", "analyze", *args],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == -signal.SIGPIPE, proc.stderr
+    assert "internal error" not in proc.stderr
 
 
 def test_timeline_all_streams_every_record_in_time_order() -> None:
