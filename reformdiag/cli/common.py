@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 import traceback
@@ -75,18 +76,36 @@ def error_boundary(func: F) -> F:
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
-        except BrokenPipeError:  # a report written to a pipe whose reader went away
-            stdout_closed()
+        except BrokenPipeError as exc:  # a report written to a pipe whose reader went away
+            if _stdout_gone():
+                stdout_closed()
+            _internal_error(exc, debug)
         except Exception as exc:  # a bug: short message, traceback only with --debug
-            err = stderr_console()
-            if debug:
-                err.print(traceback.format_exc(), markup=False)
-            err.print(f"internal error: {exc.__class__.__name__}: {exc}\n"
-                      "This is a bug in reformdiag; re-run with --debug for the traceback.",
-                      markup=False)
-            raise typer.Exit(2) from None
+            _internal_error(exc, debug)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _internal_error(exc: Exception, debug: bool) -> NoReturn:
+    err = stderr_console()
+    if debug:
+        err.print(traceback.format_exc(), markup=False)
+    err.print(f"internal error: {exc.__class__.__name__}: {exc}\n"
+              "This is a bug in reformdiag; re-run with --debug for the traceback.",
+              markup=False)
+    raise typer.Exit(2) from None
+
+
+def _stdout_gone() -> bool:
+    """Is stdout a pipe whose reader went away? (A broken pipe to a worker is another story.)"""
+    if not hasattr(select, "poll"):  # Windows: stdout is the pipe this process writes to
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):  # no file descriptor (a test runner's buffer): not a pipe
+        return False
 
 
 def check_paths(paths: list[Path]) -> None:

@@ -245,3 +245,18 @@ def test_timeline_all_streams_every_record_in_time_order() -> None:
         streamed = sum(1 for r in rows if r["file"] == inp["path"])
         # every record is there, except auxiliary DETAIL/HINT records folded into their parent
         assert inp["records"] - 5 <= streamed <= inp["records"], inp["path"]
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_reported_as_a_bug(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a closed stdout ends the process quietly; any other broken pipe (a worker's) is
+    an internal error with its message."""
+    import reformdiag.pipeline as pipeline
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(pipeline, "run", broken)
+    result = runner.invoke(app, ["analyze", str(HEALTHY)])
+    assert result.exit_code == 2
+    assert "internal error: BrokenPipeError" in result.output
