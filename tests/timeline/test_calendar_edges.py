@@ -1,8 +1,9 @@
 """Times at or past the calendar's edges (years 1 and 9999, damaged seconds counts, forged
 modification times) cost the lines that hold them their own time, never the analysis.
 
-Found by mutating the samples: a seconds-since-boot of 99999999999999999999 in a dlm_tool
-dump, and a DMS line of 0001-01-01 with UTC+8, each stopped the whole run."""
+Found by mutating the samples: a seconds-since-boot of 10^18 in a dlm_tool dump or a
+dlm_controld line, a DMS line of 0001-01-01 with UTC+8, and an archive member dated past year
+9999 each stopped the whole run."""
 
 from __future__ import annotations
 
