@@ -81,7 +81,7 @@ def infer_years(events: list[Event], saved_at: dict[str, datetime], clocks: Cloc
 
 def _plus(moment: datetime, seconds: int) -> datetime | None:
     """``moment`` + ``seconds``, or None off the calendar: a damaged seconds-since-boot
-    (``99999999999999999999``) leaves its line unplaced instead of stopping the analysis."""
+    (``999999999999999999``) leaves its line unplaced instead of stopping the analysis."""
     try:
         return moment + timedelta(seconds=seconds)
     except OverflowError:
@@ -112,9 +112,11 @@ def align_boot_clocks(events: list[Event], clocks: Clocks) -> None:
     unplaced: set[str] = set()
     for ev in relative:
         boot = clocks.boots.get(_host(ev))
-        moment = _plus(boot, ev.fields["monotime"]) if boot is not None else None
-        if moment is None:
+        if boot is None:
             unplaced.add(_host(ev))
+            continue
+        moment = _plus(boot, ev.fields["monotime"])
+        if moment is None:  # a damaged count: this line alone stays off the timeline
             continue
         ev.local_time = moment
         ev.time_note = "seconds since boot, placed with the host's dlm_controld syslog lines"

@@ -66,6 +66,10 @@ def test_damaged_seconds_since_boot_leave_their_lines_unplaced(tmp_path: Path) -
     damaged = [e for e in analysis.events if e.fields.get("monotime") == big]
     assert {e.file for e in damaged} == {"host-a/dlm_dump.txt", "host-a/ha-log.txt"}
     assert [e.local_time for e in damaged if e.file.endswith("dlm_dump.txt")] == [None]
+    # the host's boot time is known: its other dump lines are placed, and the notes say so
+    assert any(n.startswith("host-a: seconds-since-boot lines (dlm_tool dump) placed")
+               for n in analysis.time_notes), analysis.time_notes
+    assert not any("not on the timeline" in n for n in analysis.time_notes)
     assert any(e.fields.get("walltime") == big for e in analysis.events)
     assert [f.rule for f in diagnosis.findings] == [f.rule for f in clean.findings]
 
