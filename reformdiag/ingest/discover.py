@@ -59,18 +59,22 @@ class Skipped:
 
 
 def discover(paths: list[Path]) -> tuple[list[Source], list[Skipped]]:
-    """Expand files, directories and archives (recursively, sorted, symlink loops refused)."""
+    """Expand files, directories and archives (recursively, sorted, symlink loops refused).
+    Several paths are shown from their common folder (``_common_base``)."""
     sources: list[Source] = []
     skipped: list[Skipped] = []
     stamp = f"{os.getpid()}:{time.monotonic_ns()}:{next(_RUNS)}"
+    common = _common_base(paths)
+    if common is not None:  # in the order of their displays: the same result for any order
+        paths = sorted(paths, key=lambda root: _rel(root, common))
     for root in paths:
         if not root.exists():
             skipped.append(Skipped(str(root), "no such file or directory"))
             continue
         if root.is_file():
-            _expand(root, root.parent, stamp, sources, skipped)
+            _expand(root, common or root.parent, stamp, sources, skipped)
             continue
-        base = root
+        base = common or root
         seen: set[tuple[int, int]] = set()
 
         def unreadable(exc: OSError, base: Path = base) -> None:  # os.walk skips it otherwise
@@ -109,11 +113,35 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[Skipped]]:
     return sources, skipped
 
 
+def _common_base(paths: list[Path]) -> Path | None:
+    """The folder that displays are relative to when several paths are given: the deepest
+    one holding them all. Each root alone would show ``gausslog/pg_log/DMS/run/dms.rlog`` for
+    every host's DMS log (``reformdiag analyze host1 host2``, or a shell glob over the hosts'
+    files), and the host folder that names the node would be lost. None for one path:
+    displays stay relative to it (a file shows its name)."""
+    anchors = set()
+    for root in paths:
+        try:
+            if root.exists():
+                anchors.add(os.path.abspath(root if root.is_dir() else root.parent))
+        except OSError:
+            continue
+    if len(paths) < 2 or not anchors:
+        return None
+    try:
+        return Path(os.path.commonpath(sorted(anchors)))
+    except ValueError:  # different drives: each root keeps its own base
+        return None
+
+
 def _rel(path: Path, base: Path) -> str:
     try:
         rel = path.relative_to(base)
     except ValueError:
-        rel = path
+        try:  # a relative path given beside others, shown from their common folder
+            rel = Path(os.path.abspath(path)).relative_to(base)
+        except ValueError:
+            rel = path
     text = rel.as_posix()
     return text if text != "." else path.name
 

@@ -1,0 +1,63 @@
+"""Several paths on the command line: every file keeps a display of its own and the folders
+that name its host, as if their common folder had been given (``reformdiag analyze host1
+host2``, or a shell glob over the hosts' logs)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reformdiag.ingest.discover import discover
+from reformdiag.ingest.identity import path_hints
+from reformdiag.pipeline import run
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "samples" / "opengauss_reform_round1_fail" / "bundle"
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_files_given_one_by_one_read_as_their_folder() -> None:
+    """Each file alone showed as its bare name: the three hosts' ``dms.rlog`` were one log of
+    no host, and the report held a false CRITICAL (two primaries at once)."""
+    (a, da), (b, db) = run([SAMPLE]), run(_files(SAMPLE))
+    assert [r.path for r in a.inputs] == [r.path for r in b.inputs]
+    assert [(n.key, n.host, n.dn_instance) for n in a.cluster.nodes] == \
+        [(n.key, n.host, n.dn_instance) for n in b.cluster.nodes]
+    assert [(f.rule, f.nodes) for f in db.findings] == [(f.rule, f.nodes) for f in da.findings]
+    assert [f.rule for f in db.findings] == ["OG001"]
+
+
+def test_host_folders_given_apart_keep_their_names(tmp_path: Path) -> None:
+    hosts = ["openGauss111", "openGauss135"]
+    for host in hosts:
+        shutil.copytree(SAMPLE / host, tmp_path / host)
+    sources, skipped = discover([tmp_path / h for h in hosts])
+    displays = [s.display for s in sources]
+    assert not skipped and len(set(displays)) == len(displays)
+    assert "openGauss111/gausslog/pg_log/DMS/run/dms.rlog" in displays
+    assert {path_hints(s.parts).host for s in sources} == set(hosts)
+
+
+def test_relative_paths_are_shown_from_their_common_folder(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    for host in ("openGauss111", "openGauss135"):
+        shutil.copytree(SAMPLE / host, tmp_path / "bundle" / host)
+    monkeypatch.chdir(tmp_path / "bundle" / "openGauss111")
+    sources, _ = discover([Path("gausslog/pg_log/DMS/run/dms.rlog"),
+                           Path("../openGauss135/gausslog/pg_log/DMS/run/dms.rlog")])
+    assert [s.display for s in sources] == ["openGauss111/gausslog/pg_log/DMS/run/dms.rlog",
+                                            "openGauss135/gausslog/pg_log/DMS/run/dms.rlog"]
+
+
+def test_one_path_is_shown_from_itself() -> None:
+    """One folder: paths inside it; one file, or files of one folder: their names."""
+    sources, _ = discover([SAMPLE / "openGauss111"])
+    assert sources[0].display.startswith("gausslog/")
+    logs = sorted((SAMPLE / "openGauss111/gausslog/pg_log/dn_6001").glob("*.log"))
+    sources, _ = discover(logs)
+    assert [s.display for s in sources] == [p.name for p in logs]
