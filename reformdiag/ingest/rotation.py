@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -149,10 +150,10 @@ def _copies(segments: list[_Segment], dropped: set[int]) -> dict[str, list[_Segm
     return gone
 
 
-def _line_hashes(source: Source) -> list[int]:
+def _line_hashes(source: Source) -> array[int]:
     """One hash per complete line (a line cut by a truncated copy is left out, so a
-    half-copied segment still matches the lines of the whole one)."""
-    out: list[int] = []
+    half-copied segment still matches the lines of the whole one). 8 bytes a line."""
+    out: array[int] = array("q")
     cut = False
     for chunk in read_chunks(source, ReadStats()):
         data = bytes(chunk)
@@ -166,7 +167,44 @@ def _line_hashes(source: Source) -> list[int]:
     return out
 
 
-def _find(seq: list[int], item: int) -> Iterable[int]:
+def _first_line(source: Source) -> bytes | None:
+    """The first line of a file (without its end), None when it is empty or longer than the
+    first read."""
+    for chunk in read_chunks(source, ReadStats()):
+        end = bytes(chunk[:1 << 16]).find(b"\n")
+        return bytes(chunk[:end]).rstrip(b"\r") if end > 0 else None
+    return None
+
+
+def _has_line(source: Source, line: bytes) -> bool:
+    """Whether ``line`` is one of the lines of ``source``: a bytes search over its reads, no
+    work per line (a line ``line`` followed by ``\r`` counts: the hashes strip it)."""
+    needle = b"\n" + line
+    tail = b"\n"  # the file's start is a line start
+    for chunk in read_chunks(source, ReadStats()):
+        data = tail + bytes(chunk)
+        at = data.find(needle)
+        while at >= 0:
+            end = at + len(needle)
+            if end < len(data) and data[end] in b"\r\n":
+                return True
+            at = data.find(needle, at + 1)
+        tail = data[-len(needle):]  # a line cut by the read is found whole in the next one
+    return tail == needle  # the last line, with no end
+
+
+def _may_overlap(a: Source, b: Source) -> bool:
+    """False when two files cannot share a run of lines: neither's first line is a line of
+    the other (``_overlap`` starts from one of them). Two hosts' logs of the same hours, in a
+    bundle whose folders do not say the host, then cost two byte searches, not a hash of
+    every line of both."""
+    first_a, first_b = _first_line(a), _first_line(b)
+    if not first_a or not first_b:  # no usable first line: hash them
+        return True
+    return _has_line(a, first_b) or _has_line(b, first_a)
+
+
+def _find(seq: array[int], item: int) -> Iterable[int]:
     start = 0
     while True:
         try:
@@ -177,7 +215,7 @@ def _find(seq: list[int], item: int) -> Iterable[int]:
         start = j + 1
 
 
-def _overlap(a: list[int], b: list[int]) -> tuple[str, int] | None:
+def _overlap(a: array[int], b: array[int]) -> tuple[str, int] | None:
     """How ``b`` repeats ``a``: ('b in a', j) its lines are a's from j; ('a in b', i) the other
     way round; ('tail', k) b's first k lines are a's last k lines; None if they do not."""
     if not a or not b:
@@ -206,22 +244,25 @@ def _overlaps(segments: list[_Segment], dropped: set[int],
         if len(group) < 2:
             continue
         group.sort(key=_Segment.order)
-        hashes: dict[int, list[int]] = {}
         earlier = group[0]
+        ha: array[int] | None = None  # the hashes of ``earlier``, once read
         for later in group[1:]:
             a, b = earlier.report, later.report
             if not (a.first and a.last and b.first and b.last) or b.first > a.last:
-                earlier = later
+                earlier, ha = later, None
                 continue
             try:
-                ha = hashes.setdefault(id(earlier), _line_hashes(earlier.source))
-                hb = hashes.setdefault(id(later), _line_hashes(later.source))
+                if not _may_overlap(earlier.source, later.source):
+                    earlier, ha = later, None
+                    continue
+                ha = _line_hashes(earlier.source) if ha is None else ha
+                hb = _line_hashes(later.source)
             except Exception:  # noqa: BLE001 - unreadable now: no decision is made on it
-                earlier = later
+                earlier, ha = later, None
                 continue
             found = _overlap(ha, hb)
             if found is None:
-                earlier = later
+                earlier, ha = later, hb
                 continue
             how, n = found
             if how == "b in a":
@@ -234,4 +275,4 @@ def _overlaps(segments: list[_Segment], dropped: set[int],
             else:
                 _drop(later, dropped, f"its first {n} lines repeat the last {n} lines of "
                                       f"{earlier.display}: counted once, there", upto=n)
-            earlier = later
+            earlier, ha = later, hb
