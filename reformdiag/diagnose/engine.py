@@ -122,7 +122,7 @@ def _available(inputs: list[FileReport]) -> dict[str, set[str]]:
 def _missing(rule: Rule, available: dict[str, set[str]]) -> list[str]:
     missing = [s for s in rule.requires_all if s not in available]
     if rule.requires_any and not any(s in available for s in rule.requires_any):
-        missing.append(" or ".join(rule.requires_any))
+        missing.append(" or ".join(sorted(rule.requires_any)))  # one wording per set
     return missing
 
 

@@ -226,7 +226,8 @@ def render_terminal(analysis: Analysis, console: Console, diagnosis: Any = None,
     if not_eval:
         missing = Counter(m for o in not_eval for m in o.missing)
         console.print(_para(Text(f"{len(not_eval)} rule(s) not evaluable; missing sources: "
-                                 + ", ".join(f"{m} ({n} rules)" for m, n in missing.most_common()),
+                                 + ", ".join(f"{m} ({n} rule{'s' if n > 1 else ''})"
+                                             for m, n in missing.most_common()),
                                  style="dim"), 0, hang=2))
     _render_problems(analysis, console, show_unparsed)
 
