@@ -65,8 +65,8 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[Skipped]]:
     skipped: list[Skipped] = []
     stamp = f"{os.getpid()}:{time.monotonic_ns()}:{next(_RUNS)}"
     common = _common_base(paths)
-    if common is not None:  # in the order of their displays: the same result for any order
-        paths = sorted(paths, key=lambda root: _rel(root, common))
+    if common is not None:  # in the order a walk of it takes: the same result for any order
+        paths = sorted(paths, key=lambda root: _walk_order(root, common))
     for root in paths:
         if not root.exists():
             skipped.append(Skipped(str(root), "no such file or directory"))
@@ -132,6 +132,13 @@ def _common_base(paths: list[Path]) -> Path | None:
         return Path(os.path.commonpath(sorted(anchors)))
     except ValueError:  # different drives: each root keeps its own base
         return None
+
+
+def _walk_order(root: Path, base: Path) -> tuple[tuple[int, str], ...]:
+    """Where ``os.walk`` of ``base`` (sorted, files before sub-folders) meets ``root``."""
+    parts = _rel(root, base).split("/")
+    last = 1 if root.is_dir() else 0
+    return (*((1, part) for part in parts[:-1]), (last, parts[-1]))
 
 
 def _rel(path: Path, base: Path) -> str:

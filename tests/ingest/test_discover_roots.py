@@ -8,7 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from reformdiag.cli import app
 from reformdiag.ingest.discover import discover
 from reformdiag.ingest.identity import path_hints
 from reformdiag.pipeline import run
@@ -30,6 +32,20 @@ def test_files_given_one_by_one_read_as_their_folder() -> None:
         [(n.key, n.host, n.dn_instance) for n in b.cluster.nodes]
     assert [(f.rule, f.nodes) for f in db.findings] == [(f.rule, f.nodes) for f in da.findings]
     assert [f.rule for f in db.findings] == ["OG001"]
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in (ROOT / "samples").iterdir()
+                                          if (p / "bundle").is_dir()))
+def test_every_sample_as_a_list_of_files_gives_the_folders_report(sample: str,
+                                                                  tmp_path: Path) -> None:
+    """The same JSON report, byte for byte, whatever the order the files are given in."""
+    bundle = ROOT / "samples" / sample / "bundle"
+    folder, files = tmp_path / "folder.json", tmp_path / "files.json"
+    for args, out in (([str(bundle)], folder),
+                      ([str(p) for p in reversed(_files(bundle))], files)):
+        result = CliRunner().invoke(app, ["analyze", *args, "-f", "json", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    assert files.read_bytes() == folder.read_bytes()
 
 
 def test_host_folders_given_apart_keep_their_names(tmp_path: Path) -> None:
