@@ -509,10 +509,10 @@ def analyse(paths: list[Path], options: Options | None = None,
         if progress is not None:
             done += source.size
             progress(source.display, done, total)
-    repeated = find_repeats(files)  # copies and overlapping segments: counted once
-    if repeated:
-        events = [e for e in events if id(e) not in repeated]
-        by_file = {k: [e for e in v if id(e) not in repeated] for k, v in by_file.items()}
+    repeats = find_repeats(files)  # copies and overlapping segments: counted once
+    if repeats.events:
+        events = [e for e in events if id(e) not in repeats.events]
+        by_file = {k: [e for e in v if id(e) not in repeats.events] for k, v in by_file.items()}
     inputs.extend(r for _, report, fe in files for r in source_reports(report, fe))
     for item in skipped:
         inputs.append(FileReport(path=item.display, status="error", reason=item.reason))
@@ -525,10 +525,12 @@ def analyse(paths: list[Path], options: Options | None = None,
     notes.extend(clocks.notes)
     times = [e.time for e in events if e.time is not None and e.source != "cm_ctl_query"]
     fill_missing_times(by_file, max(times) if times else None, saved_at)
-    cluster = build_cluster(events, hints, file_ids)
+    cluster = build_cluster(events, hints, file_ids, repeats.copies)
     assign_nodes(events, cluster, hints)
     for report in inputs:
         host, dn = hints.get(report.path, (None, None))
+        if report.path in repeats.copies:  # a copy belongs to the node of the file it copies
+            host, dn = hints.get(repeats.copies[report.path], (host, dn))
         node = cluster.of_folder(host, dn)
         if node is not None:
             report.node = node.key

@@ -32,6 +32,7 @@ import re
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from reformdiag.ingest.discover import Source
 from reformdiag.ingest.identity import path_hints
@@ -87,9 +88,13 @@ class _Segment:
         return (self.report.first is None, self.report.first or 0, name_key, self.display)
 
 
-def find_repeats(files: Iterable[tuple[Source, FileReport, list[Event]]]) -> set[int]:
-    """Note every repeated file or segment on its report; return ``id()`` of the events that
-    must not be counted again (see the module docstring)."""
+class Repeats(NamedTuple):
+    events: set[int]  # id() of the events that must not be counted again
+    copies: dict[str, str]  # a file with the same content as another -> that other one
+
+
+def find_repeats(files: Iterable[tuple[Source, FileReport, list[Event]]]) -> Repeats:
+    """Note every repeated file or segment on its report (see the module docstring)."""
     segments = []
     for source, report, events in files:
         if report.status != "analysed" or report.lines == 0:
@@ -97,9 +102,10 @@ def find_repeats(files: Iterable[tuple[Source, FileReport, list[Event]]]) -> set
         hints = path_hints(source.parts)
         segments.append(_Segment(source, report, events, hints.host, hints.dn_instance))
     dropped: set[int] = set()
-    gone = _copies(segments, dropped)
+    originals: dict[str, str] = {}
+    gone = _copies(segments, dropped, originals)
     _overlaps(segments, dropped, gone)
-    return dropped
+    return Repeats(dropped, originals)
 
 
 def _digest(source: Source) -> bytes | None:
@@ -122,8 +128,10 @@ def _drop(seg: _Segment, dropped: set[int], note: str, upto: int | None = None) 
     seg.report.notes.append(note)
 
 
-def _copies(segments: list[_Segment], dropped: set[int]) -> dict[str, list[_Segment]]:
-    """Exact copies: same format, lines and span first (cheap), then the same digest."""
+def _copies(segments: list[_Segment], dropped: set[int], originals: dict[str, str]
+            ) -> dict[str, list[_Segment]]:
+    """Exact copies: same format, lines and span first (cheap), then the same digest.
+    ``originals`` gets copy -> the file kept in its place (a file given twice aside)."""
     by_shape: dict[tuple[object, ...], list[_Segment]] = {}
     for seg in segments:
         r = seg.report
@@ -147,6 +155,8 @@ def _copies(segments: list[_Segment], dropped: set[int]) -> dict[str, list[_Segm
                         else f"same content as {kept.display}")
                 _drop(seg, dropped, f"{what}: its lines are counted once, there")
                 gone.setdefault(seg.display, []).append(seg)
+                if seg.display != kept.display:
+                    originals[seg.display] = kept.display
     return gone
 
 

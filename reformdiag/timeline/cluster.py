@@ -23,6 +23,7 @@ A node known only by an id is keyed ``<space>-<id>`` (``ndb-node-2``, ``nodeid-1
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -220,9 +221,12 @@ def _survey(events: list[Event]) -> _Survey:
 
 
 def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, int | None]],
-                  file_ids: dict[str, tuple[tuple[str, int], ...]] | None = None) -> ClusterMap:
+                  file_ids: dict[str, tuple[tuple[str, int], ...]] | None = None,
+                  copies: Collection[str] = ()) -> ClusterMap:
     """Build the map from file path hints (file -> (host, dn instance)), the node ids file
-    names give (file -> ((space, id), ...)) and events."""
+    names give (file -> ((space, id), ...)) and events. ``copies`` are files with the same
+    content as another file: their folders name no node of their own (a backup archive may
+    call a host by another name)."""
     survey = _survey(events)
     cmap = ClusterMap()
     cmap.aliases = _folder_aliases(survey, file_hints)
@@ -249,8 +253,8 @@ def build_cluster(events: list[Event], file_hints: dict[str, tuple[str | None, i
                 node.dn_instance = node.dn_instance or inst
             _note(node, "cm_ctl query")
     # 2. folders: <host>/.../dn_6001/
-    for host, dn in file_hints.values():
-        if (host or dn) and not (host in cmap.aliases and dn is None):
+    for file, (host, dn) in file_hints.items():
+        if (host or dn) and not (host in cmap.aliases and dn is None) and file not in copies:
             node = _node_for(cmap, host, dn)
             _note(node, "bundle folders")
     # 3. log content: %a of background threads, Node:N in a known instance's file, DMS plans.

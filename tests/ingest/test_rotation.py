@@ -172,3 +172,26 @@ def test_has_line_finds_whole_lines_only(tmp_path: Path, data: bytes, line: byte
     path.write_bytes(data)
     (source,), _ = discover([path])
     assert _has_line(source, line) is found
+
+
+def test_a_backup_of_a_host_under_another_name_adds_no_node(tmp_path: Path) -> None:
+    """A collector saved openGauss111's logs and also a backup archive of them whose folder
+    says host-a: the copies are counted once, and host-a is not a fourth node."""
+    bundle = tmp_path / "bundle"
+    for src in sorted(SAMPLE.rglob("*")):
+        if src.is_file():
+            _put(bundle, src.relative_to(SAMPLE).as_posix(), src.read_bytes())
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for src in sorted((SAMPLE / "openGauss111").rglob("*")):
+            if src.is_file():
+                rel = "host-a/" + src.relative_to(SAMPLE / "openGauss111").as_posix()
+                info = tarfile.TarInfo(rel)
+                info.size = src.stat().st_size
+                tar.addfile(info, io.BytesIO(src.read_bytes()))
+    _put(bundle, "backup/host-a.tgz", buf.getvalue())
+    a = analyse([bundle])
+    assert [n.key for n in a.cluster.nodes] == ["openGauss111", "openGauss135", "openGauss137"]
+    copies = [r for r in a.inputs if "host-a.tgz!" in r.path]
+    assert copies and all(r.node == "openGauss111" and r.events == 0 for r in copies)
+    assert _events([bundle]) == _events([SAMPLE])
