@@ -190,17 +190,27 @@ def _has_line(source: Source, line: bytes) -> bool:
     """Whether ``line`` is one of the lines of ``source``: a bytes search over its reads, no
     work per line (a line ``line`` followed by ``\r`` counts: the hashes strip it)."""
     needle = b"\n" + line
-    tail = b"\n"  # the file's start is a line start
+    n = len(needle)
+    tail = b"\n"  # the last bytes read before (the file's start is a line start)
     for chunk in read_chunks(source, ReadStats()):
-        data = tail + bytes(chunk)
-        at = data.find(needle)
-        while at >= 0:
-            end = at + len(needle)
-            if end < len(data) and data[end] in b"\r\n":
-                return True
-            at = data.find(needle, at + 1)
-        tail = data[-len(needle):]  # a line cut by the read is found whole in the next one
+        data = bytes(chunk)
+        # a line cut by the read: only where it starts in the bytes read before
+        if _ends_a_line(tail + data[:n], needle, len(tail)) or _ends_a_line(data, needle):
+            return True
+        tail = (tail + data)[-n:] if len(data) < n else data[-n:]
     return tail == needle  # the last line, with no end
+
+
+def _ends_a_line(data: bytes, needle: bytes, before: int | None = None) -> bool:
+    """``needle`` in ``data`` followed by a line end (``\r`` or ``\n``), starting before
+    ``before`` if given (an occurrence that reaches the end of ``data`` is left undecided)."""
+    at = data.find(needle, 0, None if before is None else before + len(needle))
+    while at >= 0:
+        end = at + len(needle)
+        if end < len(data) and data[end] in b"\r\n":
+            return True
+        at = data.find(needle, at + 1, None if before is None else before + len(needle))
+    return False
 
 
 def _may_overlap(a: Source, b: Source) -> bool:
