@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from reformdiag.cli.common import check_paths, error_boundary, stdout_console, write_output
+from reformdiag.cli.common import check_paths, error_boundary, prepare_output, stdout_console, write_output
 from reformdiag.cli.options import (
     DebugOpt,
     EngineOpt,
@@ -60,6 +60,7 @@ def analyze(
         raise UsageError(f"unknown --fail-on {fail_on!r}",
                          hint=f"use one of {', '.join([*SEVERITIES, 'never'])}")
     check_paths(paths)
+    prepare_output(output)
     from reformdiag.cli.progress import FileProgress
     from reformdiag.pipeline import run
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from reformdiag.cli.common import error_boundary, stdout_console
+from reformdiag.cli.common import error_boundary, prepare_output, stdout_console, write_output
 from reformdiag.cli.options import EngineOpt, JobsOpt, SchedulerOpt
 from reformdiag.errors import UsageError
 
@@ -32,6 +32,7 @@ def batch(
 
     if engine not in ("local", "dask"):
         raise UsageError(f"unknown --engine {engine!r}", hint="use local or dask")
+    prepare_output(output)
     bundles = expand(targets)
     if not bundles:
         raise UsageError("no bundle matches", hint="give folders, archives or a quoted glob")
@@ -45,7 +46,7 @@ def batch(
                 render_html(summary) if suffix in (".html", ".htm") else None)
         if text is None:
             raise UsageError(f"unknown summary format {suffix!r}", hint="use .json, .csv or .html")
-        output.write_text(text, encoding="utf-8")
+        write_output(text, output)
     console = stdout_console(wrap=False)
     for r in results:
         found = ", ".join(f"{f['rule']}({f['severity']})" for f in r["findings"]

@@ -115,11 +115,33 @@ def check_paths(paths: list[Path]) -> None:
                          hint="give the folder of the collected bundle, files or .gz files")
 
 
+def prepare_output(output: Path | None) -> None:
+    """Before any work: make the output file's folder (a CI job writes ``-o reports/x.json``
+    in a fresh checkout), and refuse a path that cannot be written, naming it, rather than
+    failing after the whole bundle was read."""
+    if output is None:
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from exc
+    if output.is_dir():
+        raise UsageError(f"cannot write {output}: it is a folder", hint="give a file name")
+    if not os.access(output.parent, os.W_OK):
+        raise UsageError(f"cannot write {output}: its folder is not writable")
+
+
+def open_output(output: Path) -> Any:
+    """The output file, open for text; a path that cannot be written is a usage error."""
+    try:
+        return output.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from exc
+
+
 def write_output(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from exc
+    with open_output(output) as handle:
+        handle.write(text)

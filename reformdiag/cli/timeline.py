@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from reformdiag.cli.common import check_paths, error_boundary, stdout_console
+from reformdiag.cli.common import check_paths, error_boundary, open_output, prepare_output, stdout_console
 from reformdiag.cli.options import (
     DebugOpt,
     JobsOpt,
@@ -86,6 +86,7 @@ def timeline(
         raise UsageError(f"invalid --grep pattern: {exc}") from exc
     start, end = _when(since, "--since"), _when(until, "--until")
     check_paths(paths)
+    prepare_output(output)
     if episodes:
         from reformdiag.diagnose.engine import build_episodes
         from reformdiag.report.findings import EPISODE_SHOWN
@@ -108,7 +109,7 @@ def timeline(
     if fmt == "table":
         from reformdiag.report.terminal import event_line
 
-        console = stdout_console(output.open("w", encoding="utf-8") if output else None,
+        console = stdout_console(open_output(output) if output else None,
                                  wrap=False)
         what = "episodes" if episodes else "events"
         count = 0
@@ -124,7 +125,7 @@ def timeline(
 
         from reformdiag.report.common import event_dict
 
-        handle = output.open("w", encoding="utf-8") if output else sys.stdout
+        handle = open_output(output) if output else sys.stdout
         for e in events:
             handle.write(json.dumps(event_dict(e), ensure_ascii=False) + "\n")
         if output:
@@ -160,7 +161,7 @@ def _frames(events: Iterable[Event]) -> Iterator[pd.DataFrame]:
 
 def _write_csv(events: Iterable[Event], output: Path | None) -> None:
     """CSV a frame at a time; the text is the same as one frame's."""
-    handle = output.open("w", encoding="utf-8") if output else sys.stdout
+    handle = open_output(output) if output else sys.stdout
     try:
         for i, frame in enumerate(_frames(events)):
             handle.write(frame.to_csv(index=False, header=i == 0,

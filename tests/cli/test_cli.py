@@ -260,3 +260,28 @@ def test_a_broken_pipe_that_is_not_stdout_is_reported_as_a_bug(
     result = runner.invoke(app, ["analyze", str(HEALTHY)])
     assert result.exit_code == 2
     assert "internal error: BrokenPipeError" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["analyze", str(HEALTHY), "-f", "json", "-o", "{out}/reports/r.json"],
+    ["timeline", str(HEALTHY), "-o", "{out}/reports/t.txt"],
+    ["timeline", str(HEALTHY), "-f", "csv", "-o", "{out}/reports/t.csv"],
+    ["batch", str(HEALTHY), "-o", "{out}/reports/s.json"],
+])
+def test_output_folder_is_made(tmp_path: Path, args: list[str]) -> None:
+    """A CI job writes `-o reports/...` in a fresh checkout (this was an internal error in
+    timeline and batch)."""
+    args = [a.replace("{out}", str(tmp_path)) for a in args]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert Path(args[-1]).stat().st_size > 0
+
+
+def test_output_that_cannot_be_written_is_refused_before_the_work(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    import reformdiag.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "run", lambda *a, **k: pytest.fail("the bundle was read"))
+    result = runner.invoke(app, ["analyze", str(HEALTHY), "-f", "json", "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"cannot write {tmp_path}: it is a folder" in " ".join(result.output.split())
