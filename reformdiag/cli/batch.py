@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from reformdiag.cli.common import error_boundary, prepare_output, stdout_console, write_output
-from reformdiag.cli.options import EngineOpt, JobsOpt, SchedulerOpt
+from reformdiag.cli.options import EngineOpt, JobsOpt, SchedulerOpt, check_jobs
 from reformdiag.errors import UsageError
 
 
@@ -32,6 +32,7 @@ def batch(
 
     if engine not in ("local", "dask"):
         raise UsageError(f"unknown --engine {engine!r}", hint="use local or dask")
+    check_jobs(jobs)
     prepare_output(output)
     bundles = expand(targets)
     if not bundles:

@@ -29,6 +29,13 @@ SchedulerOpt = typer.Option(None, "--scheduler", help="Address of an existing Da
 ENGINES = ("local", "dask")
 
 
+def check_jobs(jobs: int) -> None:
+    from reformdiag.errors import UsageError
+
+    if jobs < 0:
+        raise UsageError(f"--jobs {jobs}: give a number of processes, or 0 for all cores")
+
+
 def make_options(tz: str | None, no_prefilter: bool, debug: bool, jobs: int = 1,
                  engine: str = "local", scheduler: str | None = None) -> Options:
     from reformdiag.errors import UsageError
@@ -38,6 +45,7 @@ def make_options(tz: str | None, no_prefilter: bool, debug: bool, jobs: int = 1,
         raise UsageError(f"unknown --engine {engine!r}", hint="use local or dask")
     if scheduler and engine != "dask":
         raise UsageError("--scheduler needs --engine dask")
+    check_jobs(jobs)
     return Options(tz_minutes=parse_tz(tz) if tz else None, prefilter=not no_prefilter,
                    debug=debug, jobs=jobs if jobs > 0 else default_jobs(), engine=engine,
                    scheduler=scheduler)

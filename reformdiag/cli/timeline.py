@@ -30,6 +30,8 @@ from reformdiag.timeline.frame import is_notable
 if TYPE_CHECKING:
     import pandas as pd
 
+    from reformdiag.pipeline import Analysis
+
 FORMATS = ("table", "csv", "jsonl", "parquet")
 
 
@@ -92,15 +94,18 @@ def timeline(
         from reformdiag.report.findings import EPISODE_SHOWN
 
         analysis = analyse(paths, make_options(tz, no_prefilter, debug, jobs))
+        _check_nodes(node, analysis)
         pool = [e for e in build_episodes(analysis.events) if e.kind in EPISODE_SHOWN]
         events = [_episode_row(e) for e in select(pool, node, level, start, end, pattern, True)]
     elif all_events:
         from reformdiag.pipeline import stream_all
 
         analysis, stream = stream_all(paths, make_options(tz, no_prefilter, debug, jobs))
+        _check_nodes(node, analysis)
         events = select(stream, node, level, start, end, pattern, True)
     else:
         analysis = analyse(paths, make_options(tz, no_prefilter, debug, jobs))
+        _check_nodes(node, analysis)
         events = list(select(analysis.events, node, level, start, end, pattern, False))
     if redact:  # after selecting (--node takes real names), before anything is written
         from reformdiag.redact import redact as redact_run
@@ -209,6 +214,16 @@ def _json(value: object) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _check_nodes(nodes: list[str], analysis: Analysis) -> None:
+    """A --node the bundle does not have is a typo: say which nodes there are, rather than
+    print an empty timeline."""
+    known = {n.key for n in analysis.cluster.nodes} | {e.node for e in analysis.events}
+    unknown = [n for n in nodes if n not in known]
+    if unknown:
+        raise UsageError(f"no node {', '.join(map(repr, unknown))} in this bundle",
+                         hint="its nodes: " + ", ".join(sorted(known)))
 
 
 def select(events: Iterable[Event], nodes: list[str], level: str | None,

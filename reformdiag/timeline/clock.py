@@ -26,7 +26,11 @@ def parse_tz(text: str) -> int:
     if not m:
         raise UsageError(f"cannot read time zone {text!r}", hint="use e.g. +08:00, UTC+8 or UTC")
     minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
-    return -minutes if m.group(1) == "-" else minutes
+    minutes = -minutes if m.group(1) == "-" else minutes
+    if int(m.group(3) or 0) >= 60 or not -12 * 60 <= minutes <= 14 * 60:
+        raise UsageError(f"no time zone is {text!r}",
+                         hint="UTC offsets run from -12:00 to +14:00, e.g. +08:00")
+    return minutes
 
 
 def stamp(moment: datetime, sep: str = " ") -> str:

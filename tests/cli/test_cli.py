@@ -140,7 +140,8 @@ def test_timeline_all_csv_is_written_in_batches_with_the_same_text(
     batched = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv"])
     assert batched.stdout == whole.stdout
     assert whole.stdout.count("time,node,source") == 1 and whole.stdout.count("\n") > 7 * 10
-    empty = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv", "--node", "nobody"])
+    empty = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv",
+                                 "--since", "2099-01-01T00:00:00"])
     assert empty.stdout.startswith("time,node,source") and empty.stdout.count("\n") == 1
 
 
@@ -161,7 +162,7 @@ def test_timeline_all_parquet_in_row_groups_reads_back_as_one_frame(
     csv = runner.invoke(app, ["timeline", str(ROUND1), "--all", "-f", "csv"]).stdout
     assert len(one) == len(pd.read_csv(io.StringIO(csv)))  # messages may hold newlines
     empty = tmp_path / "empty.parquet"
-    assert runner.invoke(app, [*args, str(empty), "--node", "nobody"]).exit_code == 0
+    assert runner.invoke(app, [*args, str(empty), "--since", "2099-01-01T00:00:00"]).exit_code == 0
     assert len(pd.read_parquet(empty)) == 0
 
 
@@ -285,3 +286,31 @@ def test_output_that_cannot_be_written_is_refused_before_the_work(tmp_path: Path
     result = runner.invoke(app, ["analyze", str(HEALTHY), "-f", "json", "-o", str(tmp_path)])
     assert result.exit_code == 2
     assert f"cannot write {tmp_path}: it is a folder" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("args,message", [
+    (["analyze", str(HEALTHY), "--tz", "+25:00"], "no time zone is '+25:00'"),
+    (["analyze", str(HEALTHY), "--tz", "+08:75"], "no time zone is '+08:75'"),
+    (["analyze", str(HEALTHY), "--jobs", "-3"], "--jobs -3: give a number of processes"),
+    (["batch", str(HEALTHY), "--jobs", "-1"], "--jobs -1: give a number of processes"),
+    (["timeline", str(HEALTHY), "--node", "openGauss111", "--node", "opengauss135"],
+     "no node 'opengauss135' in this bundle"),
+])
+def test_impossible_arguments_are_usage_errors(args: list[str], message: str) -> None:
+    """Each was accepted: a zone of UTC+25, negative processes, or a misspelt node that
+    printed an empty timeline."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+
+
+def test_unknown_node_lists_the_nodes() -> None:
+    result = runner.invoke(app, ["timeline", str(HEALTHY), "--node", "nosuch"])
+    assert "its nodes: cluster, openGauss111, openGauss135, openGauss137" in " ".join(
+        result.output.split())
+
+
+def test_zone_offsets_at_the_ends_are_read() -> None:
+    from reformdiag.timeline.clock import parse_tz
+
+    assert (parse_tz("-12:00"), parse_tz("UTC+14"), parse_tz("+0530")) == (-720, 840, 330)
