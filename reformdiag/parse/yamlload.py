@@ -90,7 +90,9 @@ def load_mapping(path: Path, required: tuple[str, ...], what: str, hint: str) ->
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise DefinitionError(f"a {what} must be a mapping", ErrorLocation(str(path), 1), hint)
-    for key in required:
-        if key not in data:
-            raise definition_error(path, data, None, f"missing required key {key!r}", hint)
+    missing = [key for key in required if key not in data]
+    if missing:  # all of them at once: whoever writes a new file fixes them in one go
+        keys = ", ".join(repr(key) for key in missing)
+        raise definition_error(path, data, None, f"missing required key{'s' * (len(missing) > 1)} "
+                               f"{keys}", hint)
     return data

@@ -76,3 +76,14 @@ def test_a_figure_template_that_does_not_parse_is_refused(tmp_path: Path) -> Non
         load_rule(path)
     assert "template in 'figures' does not parse" in str(err.value)
     assert SOURCE.name in str(err.value.location)
+
+
+def test_a_rule_missing_several_keys_names_them_all(tmp_path: Path) -> None:
+    """Whoever writes a rule learns every missing key at once, not one per try."""
+    text = SOURCE.read_text(encoding="utf-8")
+    kept = [line for line in text.splitlines(keepends=True)
+            if not line.startswith(("title:", "references:"))]
+    path = tmp_path / SOURCE.name
+    path.write_text("".join(kept), encoding="utf-8")
+    with pytest.raises(DefinitionError, match="missing required keys 'title', 'references'"):
+        load_rule(path)
