@@ -157,7 +157,10 @@ def _expand(path: Path, base: Path, stamp: str, sources: list[Source],
             skipped: list[Skipped]) -> None:
     """One file: a source, or (an archive) one source per member and one line per refusal."""
     display = _rel(path, base)
-    parts = tuple(display.split("/"))
+    # identity sees the folder the displays start from too: `analyze openGauss111` names
+    # its node as `analyze openGauss111 openGauss135` does
+    name = Path(os.path.abspath(base)).name
+    parts = (*((name,) if name else ()), *display.split("/"))
     try:
         st = path.stat()
     except OSError:

@@ -77,3 +77,13 @@ def test_one_path_is_shown_from_itself() -> None:
     logs = sorted((SAMPLE / "openGauss111/gausslog/pg_log/dn_6001").glob("*.log"))
     sources, _ = discover(logs)
     assert [s.display for s in sources] == [p.name for p in logs]
+
+
+def test_one_host_folder_names_its_node() -> None:
+    """`reformdiag analyze openGauss111` names the node openGauss111, as the same folder
+    given beside another does (it was dn_6001, from the instance folder)."""
+    alone, _ = run([SAMPLE / "openGauss111"])
+    beside, _ = run([SAMPLE / "openGauss111", SAMPLE / "openGauss135"])
+    assert [n.key for n in alone.cluster.nodes] == ["openGauss111"]
+    assert [n.key for n in beside.cluster.nodes] == ["openGauss111", "openGauss135"]
+    assert {e.node for e in alone.events} == {"openGauss111"}
