@@ -77,19 +77,38 @@ def _secs(a: datetime | None, b: datetime | None) -> float | None:
     return round((b - a).total_seconds(), 3)
 
 
+class _Next:
+    """Where the next event of some kinds is, from any position of a time-sorted list: one
+    backward pass, then each question is a lookup. A node restarting in a loop (thousands of
+    first rounds) made every question a scan to the end: 75 s for 2,000 restarts."""
+
+    def __init__(self, events: list[Event], kinds: Iterable[str]) -> None:
+        wanted = frozenset(kinds)
+        self.events = events
+        self.at = [len(events)] * (len(events) + 1)
+        for i in range(len(events) - 1, -1, -1):
+            self.at[i] = i if events[i].kind in wanted else self.at[i + 1]
+
+    def after(self, i: int) -> Event | None:
+        """The first such event at index ``i`` or later."""
+        j = self.at[min(i, len(self.events))]
+        return self.events[j] if j < len(self.events) else None
+
+
 def build_episodes(events: list[Event]) -> list[Event]:
     timed = [e for e in events if e.time is not None and e.source != EPISODE]
     timed.sort(key=lambda e: e.time)
     ctx = _Ctx(timed)
     nodes = sorted({e.node for e in timed if e.node})
     out: list[Event] = []
+    times = [e.time for e in timed]
     for node in nodes:
         mine = ctx.on(node)
-        out.extend(_first_rounds(node, mine, timed))
+        out.extend(_first_rounds(node, mine, timed, times))
         out.extend(_reform_rounds(node, mine))
         out.extend(_failovers(node, mine))
         out.extend(_switchovers(node, mine))
-    out.extend(_kick_outs(timed))
+    out.extend(_kick_outs(timed, times))
     out.extend(_rhb_matrices(timed))
     out.extend(_roles(timed))
     # corosync/DLM, NDB and OceanBase (imported here: that module builds on _episode)
@@ -100,13 +119,22 @@ def build_episodes(events: list[Event]) -> list[Event]:
     return out
 
 
-def _first_rounds(node: str, mine: list[Event], everyone: list[Event]) -> list[Event]:
-    out = []
-    for i, start in enumerate(mine):
-        if start.kind != "first_round_reform_wait":
-            continue
-        end = next((e for e in mine[i + 1:] if e.kind in FIRST_ROUND_END
-                    or e.kind == "first_round_reform_wait"), None)
+_EXITS = ("fast_shutdown", "shutdown_complete", "process_exit")
+_RESTARTS = ("process_start_marker", "dms_init_start", "instance_start", "first_round_reform_wait")
+
+
+def _first_rounds(node: str, mine: list[Event], everyone: list[Event],
+                  times: list[datetime]) -> list[Event]:
+    out: list[Event] = []
+    starts = [i for i, e in enumerate(mine) if e.kind == "first_round_reform_wait"]
+    if not starts:
+        return out
+    mine_times = [e.time for e in mine]
+    ends = _Next(mine, [*FIRST_ROUND_END, "first_round_reform_wait"])
+    exits, restarts = _Next(mine, _EXITS), _Next(mine, _RESTARTS)
+    for i in starts:
+        start = mine[i]
+        end = ends.after(i + 1)
         if end is not None and end.kind == "first_round_reform_wait":
             end = None
         outcome = FIRST_ROUND_END.get(end.kind, "unknown") if end else "unfinished"
@@ -117,21 +145,19 @@ def _first_rounds(node: str, mine: list[Event], everyone: list[Event]) -> list[E
         if outcome == "failed" and end is not None:
             level = "warning"
             cause = _membership_cause(node, start.time - timedelta(seconds=10),
-                                      end.time + timedelta(seconds=30), everyone, end.time)
+                                      end.time + timedelta(seconds=30), everyone, times,
+                                      end.time)
             if cause is not None:
                 cause_node, cause = cause
                 fields["cause_kind"] = cause.kind
                 fields["cause_node"] = cause_node
                 fields["cause_text"] = _CAUSES[cause.kind][1]
                 parts.append(cause)
-            exit_ev = next((e for e in mine if e.time >= end.time and e.kind in
-                            ("fast_shutdown", "shutdown_complete", "process_exit")), None)
+            exit_ev = exits.after(bisect.bisect_left(mine_times, end.time))
             if exit_ev is not None:
                 fields["exited"] = True
                 parts.append(exit_ev)
-            restart = next((e for e in mine if e.time > end.time and e.kind in
-                            ("process_start_marker", "dms_init_start", "instance_start",
-                             "first_round_reform_wait")), None)
+            restart = restarts.after(bisect.bisect_right(mine_times, end.time))
             if restart is not None:
                 fields["restarted_s"] = _secs(end.time, restart.time)
                 parts.append(restart)
@@ -159,17 +185,18 @@ _CAUSES = {
 
 
 def _membership_cause(node: str, lo: datetime, hi: datetime, everyone: list[Event],
-                      pivot: datetime) -> tuple[str, Event] | None:
+                      times: list[datetime], pivot: datetime) -> tuple[str, Event] | None:
     """The evidence that another node left the cluster while this node's reform ran.
 
     Disconnects logged while this node's own MES shuts down (after its ``mes_uninit start``)
-    are consequences, not causes, and are ignored.
+    are consequences, not causes, and are ignored. ``times``: of ``everyone``, sorted.
     """
-    uninit = next((e.time for e in everyone if e.node == node and e.kind == "mes_uninit_start"
-                   and lo <= e.time <= hi), None)
+    window = everyone[bisect.bisect_left(times, lo):bisect.bisect_right(times, hi)]
+    uninit = next((e.time for e in window if e.node == node and e.kind == "mes_uninit_start"),
+                  None)
     cands = []
-    for e in everyone:
-        if not (lo <= e.time <= hi) or e.kind not in _CAUSES:
+    for e in window:
+        if e.kind not in _CAUSES:
             continue
         other = e.fields.get("peer_node") or e.fields.get("subject_node")
         if e.kind in ("process_start_marker", "first_round_reform_wait"):
@@ -252,13 +279,15 @@ def _failovers(node: str, mine: list[Event]) -> list[Event]:
         out.append(ep)
     if attempts:
         series.append(attempts)
+    if series:
+        mine_times = [e.time for e in mine]
+        readies, successes = _Next(mine, ["ready_to_accept_connections"]), _Next(
+            mine, ["failover_success"])
     for group in series:
         first = group[0]
         first_trigger = first.fields["parts"][0]
-        ready = next((e for e in mine if e.time >= first.time and e.kind in
-                      ("ready_to_accept_connections",)), None)
-        success = next((e for e in mine if e.time >= first.time
-                        and e.kind == "failover_success"), None)
+        k = bisect.bisect_left(mine_times, first.time)
+        ready, success = readies.after(k), successes.after(k)
         done = ready or success
         recovery = _secs(first.time, done.time if done else None)
         failed = [a for a in group if a.fields["outcome"] in ("failed", "aborted")]
@@ -292,14 +321,18 @@ def _switchovers(node: str, mine: list[Event]) -> list[Event]:
     ends_bad = {"switchover_failed", "switchover_promote_timeout", "switchover_demote_failed",
                 "switchover_failed_after_ckpt", "switchover_demote_aborted",
                 "switchover_lock_transferred_exit"}
+    ends = ends_ok | ends_bad
+    mine_times = [e.time for e in mine]
     i = 0
     while i < len(mine):
         start = mine[i]
         if start.kind not in begins:
             i += 1
             continue
-        window = [e for e in mine[i + 1:] if e.time - start.time <= timedelta(minutes=10)]
-        end = next((e for e in window if e.kind in ends_ok | ends_bad), None)
+        # its end within 10 minutes (the events are in time order)
+        hi = bisect.bisect_right(mine_times, start.time + timedelta(minutes=10))
+        at = next((j for j in range(i + 1, hi) if mine[j].kind in ends), None)
+        end = mine[at] if at is not None else None
         outcome = "unfinished" if end is None else ("failed" if end.kind in ends_bad
                                                     else "success")
         role = "new primary" if start.kind == "switchover_start" else "old primary"
@@ -309,30 +342,33 @@ def _switchovers(node: str, mine: list[Event]) -> list[Event]:
                             "warning" if outcome == "failed" else "info",
                             f"switchover on {node} as {role}: {outcome}", fields,
                             [start] + ([end] if end else [])))
-        i = mine.index(end) + 1 if end is not None else i + 1
+        i = at + 1 if at is not None else i + 1
     return out
 
 
-def _kick_outs(events: list[Event]) -> list[Event]:
+def _kick_outs(events: list[Event], times: list[datetime]) -> list[Event]:
     out: list[Event] = []
     seen: list[tuple[str, datetime]] = []
+    joins = [i for i, e in enumerate(events) if e.kind == "node_join"]
+    five = timedelta(seconds=5)
     for i, ev in enumerate(events):
         if ev.kind != "node_kick_out":
             continue
         subject = ev.fields.get("subject_node") or f"cm node {ev.fields.get('cm_node')}"
-        if any(s == subject and abs((ev.time - t).total_seconds()) < 5 for s, t in seen):
+        if _seen_within(seen, subject, ev.time, five):
             continue  # the same kick out, echoed in key_event and the run log
         seen.append((subject, ev.time))
-        near = [e for e in events if abs((e.time - ev.time).total_seconds()) <= 5
-                and e.fields.get("cm_node") == ev.fields.get("cm_node")]
+        near = [e for e in events[bisect.bisect_left(times, ev.time - five):
+                                  bisect.bisect_right(times, ev.time + five)]
+                if e.fields.get("cm_node") == ev.fields.get("cm_node")]
         reason_ev = next((e for e in near if e.kind.startswith("kick_out_")), None) or next(
             (e for e in near if e.kind == "agent_report_timeout"), None)
         reasons = {"kick_out_disk_heartbeat": "disk heartbeat timeout",
                    "kick_out_report_timeout": "resource stopped or agent report timeout",
                    "kick_out_network": "network disconnection",
                    "agent_report_timeout": "agent report timeout"}
-        join = next((e for e in events[i + 1:] if e.kind == "node_join"
-                     and e.fields.get("cm_node") == ev.fields.get("cm_node")), None)
+        join = next((events[j] for j in joins[bisect.bisect_right(joins, i):]
+                     if events[j].fields.get("cm_node") == ev.fields.get("cm_node")), None)
         fields = {"subject_node": subject, "cm_node": ev.fields.get("cm_node"),
                   "reason": reasons.get(reason_ev.kind) if reason_ev else None,
                   "rejoined": join is not None,
@@ -344,6 +380,17 @@ def _kick_outs(events: list[Event]) -> list[Event]:
                             + (f", rejoined after {fields['rejoin_s']:.0f} s" if join else
                                ", did not rejoin in these logs"), fields, parts))
     return out
+
+
+def _seen_within(seen: list[tuple[str, datetime]], subject: str, when: datetime,
+                 span: timedelta) -> bool:
+    """Whether ``subject`` is in ``seen`` (time-ordered) less than ``span`` before ``when``."""
+    for name, t in reversed(seen):
+        if when - t >= span:
+            return False
+        if name == subject:
+            return True
+    return False
 
 
 _NEVER = "1970-01-01"  # a cell for the node itself, or a link never heard from
