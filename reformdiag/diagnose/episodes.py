@@ -367,8 +367,8 @@ def _kick_outs(events: list[Event], times: list[datetime]) -> list[Event]:
                    "kick_out_report_timeout": "resource stopped or agent report timeout",
                    "kick_out_network": "network disconnection",
                    "agent_report_timeout": "agent report timeout"}
-        join = next((events[j] for j in joins[bisect.bisect_right(joins, i):]
-                     if events[j].fields.get("cm_node") == ev.fields.get("cm_node")), None)
+        join = next((events[joins[m]] for m in range(bisect.bisect_right(joins, i), len(joins))
+                     if events[joins[m]].fields.get("cm_node") == ev.fields.get("cm_node")), None)
         fields = {"subject_node": subject, "cm_node": ev.fields.get("cm_node"),
                   "reason": reasons.get(reason_ev.kind) if reason_ev else None,
                   "rejoined": join is not None,
