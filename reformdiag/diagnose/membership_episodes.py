@@ -23,6 +23,7 @@ Nodes named only by an id (corosync nodeid 13) use the node the cluster map reso
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,7 +97,8 @@ def _name(nodeid: int, ids: dict[int, str]) -> str:
 def _within(events: list[Event], i: int, window: timedelta) -> Iterator[Event]:
     """``events[i:]`` up to ``window`` after ``events[i]`` (the list is in time order)."""
     start = events[i].time
-    for e in events[i:]:
+    for j in range(i, len(events)):  # not events[i:]: a copy of the rest at every call
+        e = events[j]
         if e.time - start > window:
             return
         yield e
@@ -157,6 +159,10 @@ def _absences(rings: list[Event], events: list[Event], ids: dict[int, str],
     however many hosts saw it)."""
     out: list[Event] = []
     seen: list[tuple[int, datetime]] = []
+    # the few events each absence looks for, picked once (not a pass over all per absence)
+    fences = [e for e in events if e.kind in FENCE_OK | {"pcmk_fence_result"}]
+    merges = [e for e in events if e.kind in ("dlm_stateful_merge", "dlm_merge_kill",
+                                              "dlm_joined_needs_fencing")]
     for i, ring in enumerate(rings):
         if ring.fields["quorate"] is False:
             continue  # seen from the minority, everyone else "left": that is not news
@@ -165,14 +171,13 @@ def _absences(rings: list[Event], events: list[Event], ids: dict[int, str],
                    for n, t in seen):
                 continue
             seen.append((nodeid, ring.time))
-            back = next((r for r in rings[i + 1:] if r.node == ring.node
-                         and nodeid in r.fields["joined"]), None)
+            back = next((rings[j] for j in range(i + 1, len(rings)) if rings[j].node == ring.node
+                         and nodeid in rings[j].fields["joined"]), None)
             name = _name(nodeid, ids)
             end_time = back.time if back else events[-1].time
-            fence = _fenced(nodeid, ids.get(nodeid), ring.time, end_time, events)
-            merge = next((e for e in events if e.kind in ("dlm_stateful_merge", "dlm_merge_kill",
-                                                          "dlm_joined_needs_fencing")
-                          and e.fields.get("subject_nodeid") == nodeid and back is not None
+            fence = _fenced(nodeid, ids.get(nodeid), ring.time, end_time, fences)
+            merge = next((e for e in merges
+                          if e.fields.get("subject_nodeid") == nodeid and back is not None
                           and back.time - NEAR <= e.time <= back.time + timedelta(minutes=2)),
                          None)
             clean = nodeid not in ring.fields["failed"]
@@ -399,11 +404,12 @@ def _dual_presidents(elections: list[Event], events: list[Event], episode: Any) 
     other's president in between), or QMGR's own dual-president check."""
     out: list[Event] = []
     selfs = [e for e in elections if e.fields["self_elected"]]
+    started = [e for e in events if e.kind == "ndb_started"]
     for i, a in enumerate(selfs):
         for b in selfs[i + 1:]:
             if b.node == a.node or b.time - a.time > ELECTION_WINDOW:
                 continue
-            between = [e for e in events if a.time <= e.time <= b.time and e.kind == "ndb_started"
+            between = [e for e in started if a.time <= e.time <= b.time
                        and e.node in (a.node, b.node)]
             if between:
                 continue
@@ -508,12 +514,15 @@ def _leader_changes(events: list[Event], episode: Any) -> list[Event]:
         if e.kind == "ob_lease_expired_revoke":
             revokes.setdefault(e.node, []).append(e)
     used: set[int] = set()
+    streams: dict[tuple[object, object], list[int]] = {}  # log stream -> its changes
+    for i, ev in enumerate(changes):
+        streams.setdefault((ev.fields.get("tenant_id"), ev.fields.get("ls_id")), []).append(i)
     for i, ev in enumerate(changes):
         if id(ev) in used:
             continue
         key = (ev.fields.get("tenant_id"), ev.fields.get("ls_id"))
-        same = [e for e in changes[i + 1:] if (e.fields.get("tenant_id"),
-                                                e.fields.get("ls_id")) == key]
+        mine = streams[key]
+        same = (changes[j] for j in mine[bisect.bisect_right(mine, i):])
         if ev.fields.get("before") == "Leader":
             old, revoke = ev, ev
             new = next((e for e in same if e.fields.get("after") == "Leader"), None)
@@ -560,6 +569,7 @@ def _server_leases(events: list[Event], episode: Any) -> list[Event]:
     out: list[Event] = []
     liveness = [e for e in events if e.kind in ("ob_server_lease_expired", "ob_server_online",
                                                  "ob_server_permanent_offline")]
+    isolations = [e for e in events if e.kind == "ob_isolation_command"]
     for i, ev in enumerate(liveness):
         if ev.kind != "ob_server_lease_expired":
             continue
@@ -567,12 +577,12 @@ def _server_leases(events: list[Event], episode: Any) -> list[Event]:
         if any(o.fields["server"] == server and o.time <= ev.time <= o.fields["end"]
                for o in out):
             continue
-        later = [e for e in liveness[i + 1:] if e.fields.get("subject_host") == server]
-        end = next((e for e in later if e.kind in ("ob_server_online",
-                                                   "ob_server_permanent_offline")), None)
+        end = next((e for e in (liveness[j] for j in range(i + 1, len(liveness)))
+                    if e.fields.get("subject_host") == server
+                    and e.kind in ("ob_server_online", "ob_server_permanent_offline")), None)
         outcome = ("online" if end and end.kind == "ob_server_online" else
                    "permanent offline" if end else "offline")
-        admin = _isolation_before((e for e in events if e.time <= ev.time), str(server))
+        admin = _isolation_before((e for e in isolations if e.time <= ev.time), str(server))
         # only STOP SERVER makes stopping the observer safe; FORCE STOP and ISOLATE divert
         # traffic without guaranteeing that the other replicas keep a majority
         fields = {"server": server, "outcome": outcome,
