@@ -40,12 +40,14 @@ def list_rules(rules_dir: list[Path] = RulesDirOpt) -> None:
 
 
 def explain_text(rule) -> str:  # type: ignore[no-untyped-def]
+    from reformdiag.diagnose.rules import outline
+
     lines = [f"{rule.id}  {rule.title}", f"name: {rule.name}    level: {rule.level}    "
              f"references: {', '.join(rule.references)}", "", "What it detects:",
              f"  {rule.description}", "",
-             "Why it matters / root cause (as reported, with the captured values):",
-             "  " + " ".join(rule.root_cause.split()), "", "Remediation:"]
-    lines += ["  " + line for line in rule.remediation.splitlines()]
+             "Why it matters / root cause (as reported; <...> is a value the finding fills in):",
+             "  " + " ".join(outline(rule.root_cause).split()), "", "Remediation:"]
+    lines += ["  " + line for line in outline(rule.remediation).strip().splitlines()]
     lines += ["", f"Needs: {', '.join(rule.requires_all) or '-'}"
               + (f"; one of {', '.join(rule.requires_any)}" if rule.requires_any else "")
               + (f"; uses if present {', '.join(rule.optional)}" if rule.optional else ""),

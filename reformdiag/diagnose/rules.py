@@ -39,6 +39,85 @@ def templates() -> Environment:
     return Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
+def outline(text: str) -> str:
+    """A diagnosis text as ``explain`` shows it: each value a finding fills in written as
+    where it comes from (``<sel_recovery.fields.recovery_s>``), each ``if`` read as true (its
+    first case), instead of the Jinja source. A text this cannot render stays as written."""
+    try:
+        return _outline_env().from_string(text).render(label=lambda key: key)
+    except Exception:  # noqa: BLE001 - shown as written rather than not at all
+        return text
+
+
+@lru_cache(maxsize=1)
+def _outline_env() -> Environment:
+    from jinja2 import Environment, Undefined
+
+    class Value(Undefined):  # type: ignore[misc]
+        """A value the finding fills in: anything asked of it is another such value, named by
+        where it comes from. One item of it (``who[0]``, ``all_sel_kick[-1]``) shows nothing
+        as text (the capital of a name) and its attributes come from the whole."""
+
+        __slots__ = ()
+        ITEM = "\0"
+
+        def _base(self) -> str:
+            return str(self._undefined_name).lstrip(self.ITEM)
+
+        def __str__(self) -> str:
+            name = str(self._undefined_name)
+            return "" if name.startswith(self.ITEM) else f"<{name}>"
+
+        def __getattr__(self, name: str) -> Value:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            return Value(name=f"{self._base()}.{name}")
+
+        def __getitem__(self, key: object) -> Value:
+            if isinstance(key, slice):  # a part of its text (who[1:]): the value itself
+                return self
+            if isinstance(key, int):
+                return Value(name=self.ITEM + self._base())
+            return Value(name=f"{self._base()}.{key}")
+
+        def __call__(self, *args: object, **kwargs: object) -> Value:
+            base, _, method = self._base().rpartition(".")
+            if method == "get" and args:  # fields.get('peer_node')
+                return Value(name=f"{base}.{args[0]}")
+            return Value(name=base or method)  # reason.split(':'): still the reason
+
+        def __bool__(self) -> bool:
+            return True
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            yield self
+
+        def __len__(self) -> int:
+            return 1
+
+        def __contains__(self, item: object) -> bool:
+            return True
+
+        def __lt__(self, other: object) -> bool:
+            return True
+
+        __le__ = __gt__ = __ge__ = __lt__
+
+        def __add__(self, other: object) -> Value:  # all_sel_a + all_sel_b: still from a
+            return self
+
+        __radd__ = __add__
+
+    def passing(real: Any) -> Any:  # a filter that leaves such a value as it is
+        return lambda value, *a, **k: value if isinstance(value, Value) else real(value, *a, **k)
+
+    env = Environment(undefined=Value, autoescape=False, keep_trailing_newline=False)
+    for name in ("round", "int", "float", "abs", "max", "min", "upper", "lower", "trim",
+                 "replace", "capitalize", "title", "string"):
+        env.filters[name] = passing(env.filters[name])
+    return env
+
+
 def jinja_version() -> str:
     import jinja2
 

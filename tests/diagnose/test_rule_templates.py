@@ -87,3 +87,22 @@ def test_a_rule_missing_several_keys_names_them_all(tmp_path: Path) -> None:
     path.write_text("".join(kept), encoding="utf-8")
     with pytest.raises(DefinitionError, match="missing required keys 'title', 'references'"):
         load_rule(path)
+
+
+def test_explain_shows_every_text_without_jinja_source() -> None:
+    """`reformdiag explain` printed the texts' Jinja source ({% if %} blocks, filters): each
+    value a finding fills in is now shown by where it comes from."""
+    from reformdiag.cli.rules import explain_text
+    from reformdiag.diagnose.catalog import rule_set
+
+    rules = rule_set()
+    assert len(rules) > 50
+    for rule in rules:
+        text = explain_text(rule).replace("<...> is a value", "")
+        assert not any(mark in text for mark in ("{{", "{%", "}}", "%}", "<.", "<>")), rule.id
+    og003 = next(r for r in rules if r.id == "OG003")
+    assert "accepted connections <sel_recovery.fields.recovery_s> s after" in " ".join(
+        explain_text(og003).split())
+    og027 = next(r for r in rules if r.id == "OG027")
+    assert "<sel_pipe.fields.peer_node> cannot be reached" in " ".join(
+        explain_text(og027).split())
