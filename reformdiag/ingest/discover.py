@@ -137,7 +137,10 @@ def _common_base(paths: list[Path]) -> Path | None:
 def _walk_order(root: Path, base: Path) -> tuple[tuple[int, str], ...]:
     """Where ``os.walk`` of ``base`` (sorted, files before sub-folders) meets ``root``."""
     parts = _rel(root, base).split("/")
-    last = 1 if root.is_dir() else 0
+    try:
+        last = 1 if root.is_dir() else 0
+    except OSError:  # said where it is walked
+        last = 0
     return (*((1, part) for part in parts[:-1]), (last, parts[-1]))
 
 
