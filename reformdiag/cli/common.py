@@ -108,8 +108,15 @@ def _stdout_gone() -> bool:
         return False
 
 
+def _missing(path: Path) -> bool:
+    try:
+        return not path.exists()
+    except OSError:  # there but not readable: the analysis says why, per path
+        return False
+
+
 def check_paths(paths: list[Path]) -> None:
-    missing = [str(p) for p in paths if not p.exists()]
+    missing = [str(p) for p in paths if _missing(p)]
     if missing and len(missing) == len(paths):
         raise UsageError(f"no such file or directory: {', '.join(missing)}",
                          hint="give the folder of the collected bundle, files or .gz files")

@@ -68,10 +68,15 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[Skipped]]:
     if common is not None:  # in the order a walk of it takes: the same result for any order
         paths = sorted(paths, key=lambda root: _walk_order(root, common))
     for root in paths:
-        if not root.exists():
+        try:
+            exists, is_file = root.exists(), root.is_file()
+        except OSError as exc:  # a folder on the way that this user may not enter
+            skipped.append(Skipped(str(root), f"cannot open: {exc.strerror}"))
+            continue
+        if not exists:
             skipped.append(Skipped(str(root), "no such file or directory"))
             continue
-        if root.is_file():
+        if is_file:
             _expand(root, common or root.parent, stamp, sources, skipped)
             continue
         base = common or root
@@ -124,8 +129,8 @@ def _common_base(paths: list[Path]) -> Path | None:
         try:
             if root.exists():
                 anchors.add(os.path.abspath(root if root.is_dir() else root.parent))
-        except OSError:
-            continue
+        except OSError:  # there, but not to be looked at: where it is still counts
+            anchors.add(os.path.abspath(root))
     if len(paths) < 2 or not anchors:
         return None
     try:

@@ -87,3 +87,22 @@ def test_one_host_folder_names_its_node() -> None:
     assert [n.key for n in alone.cluster.nodes] == ["openGauss111"]
     assert [n.key for n in beside.cluster.nodes] == ["openGauss111", "openGauss135"]
     assert {e.node for e in alone.events} == {"openGauss111"}
+
+
+def test_a_path_that_cannot_be_looked_at_is_named_and_the_rest_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A path under a folder this user may not enter: stat() fails with EACCES, which
+    Path.exists() does not swallow."""
+    blocked = SAMPLE / "openGauss135"
+    real_stat = Path.stat
+
+    def stat(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if self == blocked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    sources, skipped = discover([SAMPLE / "openGauss111", blocked])
+    assert [(s.display, s.reason) for s in skipped] == [(str(blocked),
+                                                        "cannot open: Permission denied")]
+    assert sources and all(s.display.startswith("openGauss111/") for s in sources)
