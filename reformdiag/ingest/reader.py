@@ -45,6 +45,9 @@ def open_source(source: Source) -> BinaryIO:
     return open_decompressed(raw, source.compression, source.display)
 
 
+BOM = b"\xef\xbb\xbf"  # the UTF-8 byte order mark Windows editors write first
+
+
 def read_head(source: Source, size: int = HEAD_BYTES) -> bytes:
     """The first ``size`` bytes (decompressed), for sniffing. May raise OSError, and
     InputError when a compressed stream is too damaged to give a single byte."""
@@ -60,7 +63,8 @@ def read_head(source: Source, size: int = HEAD_BYTES) -> bytes:
         problem = None if parts else stream_problem(handle)
     if problem:
         raise InputError(f"{problem}: nothing could be read")
-    return b"".join(parts)
+    head = b"".join(parts)
+    return head[len(BOM):] if head.startswith(BOM) else head
 
 
 def _readinto(handle: BinaryIO, view: memoryview) -> int:
@@ -88,6 +92,7 @@ def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK,
     fill = 0  # bytes of an unfinished line kept at the front of buf
     skipping = False  # inside the tail of an over-long line
     left = -1  # bytes of the span still to read (-1: to the end)
+    at_start = span is None or span[0] == 0  # where a byte order mark may be
     with open_source(source) as handle:
         if span is not None:
             handle.seek(span[0])
@@ -106,6 +111,11 @@ def read_chunks(source: Source, stats: ReadStats, block: int = BLOCK,
             if n == 0:
                 break
             stats.bytes_read += n
+            if at_start:  # a file saved by a Windows editor: its BOM would hide line 1's start
+                at_start = False
+                if bytes(view[:min(n, len(BOM))]) == BOM:
+                    view[0:n - len(BOM)] = view[len(BOM):n]
+                    n -= len(BOM)
             if buf.find(b"\x00", fill, fill + n) >= 0:  # crash padding: drop NULs, keep lines
                 clean = bytes(view[fill:fill + n]).replace(b"\x00", b"")
                 view[fill:fill + len(clean)] = clean

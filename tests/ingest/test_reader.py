@@ -40,3 +40,30 @@ def test_a_line_over_max_line_is_cut_once(tmp_path: Path) -> None:
     chunks, stats = _read(path, BLOCK)
     assert b"".join(chunks) == b"head\n" + b"x" * MAX_LINE + b"\ntail\n"
     assert stats.truncated_lines == 1
+
+
+def test_a_byte_order_mark_hides_nothing(tmp_path: Path) -> None:
+    """Files saved by a Windows editor start with a UTF-8 BOM: it hid line 1's timestamp (the
+    first record became an orphan line), key_event logs and cm_ctl query output were not
+    recognised at all. With a BOM on every file the analysis is the same but for the sizes."""
+    import gzip
+    import shutil
+
+    from reformdiag.pipeline import analyse
+
+    sample = Path(__file__).resolve().parents[2] / "samples/healthy_opengauss_switchover/bundle"
+    bundle = tmp_path / "bundle"
+    shutil.copytree(sample, bundle)
+    for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    dms = next(bundle.rglob("dms.rlog"))  # one compressed too: the mark is inside the stream
+    dms.with_name("dms.rlog.gz").write_bytes(gzip.compress(dms.read_bytes()))
+    dms.unlink()
+
+    def seen(root: Path) -> tuple[object, ...]:
+        a = analyse([root])
+        inputs = sorted((r.path.removesuffix(".gz"), r.format, r.lines, r.records,
+                         r.continuation, r.unparsed, r.events) for r in a.inputs)
+        return inputs, sorted((str(e.time), e.node, e.kind, e.message) for e in a.events)
+
+    assert seen(bundle) == seen(sample)
