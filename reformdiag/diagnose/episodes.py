@@ -199,6 +199,9 @@ def _membership_cause(node: str, lo: datetime, hi: datetime, everyone: list[Even
         if e.kind not in _CAUSES:
             continue
         other = e.fields.get("peer_node") or e.fields.get("subject_node")
+        if not other and isinstance(e.fields.get("peer_inst"), int):
+            # a peer whose logs are not in the bundle (only the failing node's were sent)
+            other = f"DMS instance {e.fields['peer_inst']}"
         if e.kind in ("process_start_marker", "first_round_reform_wait"):
             other = e.node
         if not other or other == node:
