@@ -60,7 +60,8 @@ class FileReport:
     """
 
     path: str
-    status: str = "analysed"  # analysed | not recognised | error | empty
+    status: str = "analysed"  # analysed | not recognised | error | empty | repeated (a path
+    #                            whose files another path given holds)
     reason: str = ""
     format: str | None = None
     system: str | None = None

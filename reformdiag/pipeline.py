@@ -515,7 +515,7 @@ def analyse(paths: list[Path], options: Options | None = None,
         by_file = {k: [e for e in v if id(e) not in repeats.events] for k, v in by_file.items()}
     inputs.extend(r for _, report, fe in files for r in source_reports(report, fe))
     for item in skipped:
-        inputs.append(FileReport(path=item.display, status="error", reason=item.reason))
+        inputs.append(FileReport(path=item.display, status=item.status, reason=item.reason))
     saved_at = {s.display: moment for s in sources
                 if s.mtime is not None and (moment := unix_time(s.mtime)) is not None}
     clocks = Clocks()

@@ -52,10 +52,11 @@ class Source:
 @dataclass(slots=True)
 class Skipped:
     """A path that could not even be opened as a source (loop, permission, special file,
-    refused archive entry)."""
+    refused archive entry), or whose files another path given already holds."""
 
     display: str
     reason: str
+    status: str = "error"  # or "repeated"
 
 
 def discover(paths: list[Path]) -> tuple[list[Source], list[Skipped]]:
@@ -67,55 +68,70 @@ def discover(paths: list[Path]) -> tuple[list[Source], list[Skipped]]:
     common = _common_base(paths)
     if common is not None:  # in the order a walk of it takes: the same result for any order
         paths = sorted(paths, key=lambda root: _walk_order(root, common))
+    given: set[tuple[str, tuple[Hop, ...]]] = set()  # files already read from another path
     for root in paths:
-        try:
-            exists, is_file = root.exists(), root.is_file()
-        except OSError as exc:  # a folder on the way that this user may not enter
-            skipped.append(Skipped(str(root), f"cannot open: {exc.strerror}"))
-            continue
-        if not exists:
-            skipped.append(Skipped(str(root), "no such file or directory"))
-            continue
-        if is_file:
-            _expand(root, common or root.parent, stamp, sources, skipped)
-            continue
-        base = common or root
-        seen: set[tuple[int, int]] = set()
-
-        def unreadable(exc: OSError, base: Path = base) -> None:  # os.walk skips it otherwise
-            where = Path(exc.filename) if exc.filename else base
-            skipped.append(Skipped(_rel(where, base), f"cannot open folder: {exc.strerror}"))
-
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
-            here = Path(dirpath)
-            try:
-                st = here.stat()
-            except OSError as exc:
-                skipped.append(Skipped(_rel(here, base), f"cannot open folder: {exc.strerror}"))
-                dirnames[:] = []
-                continue
-            key = (st.st_dev, st.st_ino)
-            if key in seen:
-                skipped.append(Skipped(_rel(here, base), "symbolic link loop, not followed"))
-                dirnames[:] = []
-                continue
-            seen.add(key)
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = here / name
-                try:
-                    exists = path.exists()
-                except OSError as exc:  # ELOOP: a link to itself
-                    skipped.append(Skipped(_rel(path, base), f"cannot open: {exc.strerror}"))
-                    continue
-                if not exists:
-                    skipped.append(Skipped(_rel(path, base), "dangling symbolic link"))
-                    continue
-                if not path.is_file():
-                    skipped.append(Skipped(_rel(path, base), "not a regular file"))
-                    continue
-                _expand(path, base, stamp, sources, skipped)
+        before = len(sources)
+        _expand_root(root, common, stamp, sources, skipped)
+        again = [s for s in sources[before:] if (os.path.abspath(s.path), s.hops) in given]
+        if again:  # the same folder twice, or a folder and a file in it: read once
+            repeated = {id(s) for s in again}
+            sources[before:] = [s for s in sources[before:] if id(s) not in repeated]
+            skipped.append(Skipped(str(root), f"its {len(again)} file(s) are also in another "
+                                              "path given: each is read once", "repeated"))
+        given.update((os.path.abspath(s.path), s.hops) for s in sources[before:])
     return sources, skipped
+
+
+def _expand_root(root: Path, common: Path | None, stamp: str, sources: list[Source],
+                 skipped: list[Skipped]) -> None:
+    """One path of the command line: a file, or a folder walked."""
+    try:
+        exists, is_file = root.exists(), root.is_file()
+    except OSError as exc:  # a folder on the way that this user may not enter
+        skipped.append(Skipped(str(root), f"cannot open: {exc.strerror}"))
+        return
+    if not exists:
+        skipped.append(Skipped(str(root), "no such file or directory"))
+        return
+    if is_file:
+        _expand(root, common or root.parent, stamp, sources, skipped)
+        return
+    base = common or root
+    seen: set[tuple[int, int]] = set()
+
+    def unreadable(exc: OSError, base: Path = base) -> None:  # os.walk skips it otherwise
+        where = Path(exc.filename) if exc.filename else base
+        skipped.append(Skipped(_rel(where, base), f"cannot open folder: {exc.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
+        here = Path(dirpath)
+        try:
+            st = here.stat()
+        except OSError as exc:
+            skipped.append(Skipped(_rel(here, base), f"cannot open folder: {exc.strerror}"))
+            dirnames[:] = []
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            skipped.append(Skipped(_rel(here, base), "symbolic link loop, not followed"))
+            dirnames[:] = []
+            continue
+        seen.add(key)
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = here / name
+            try:
+                exists = path.exists()
+            except OSError as exc:  # ELOOP: a link to itself
+                skipped.append(Skipped(_rel(path, base), f"cannot open: {exc.strerror}"))
+                continue
+            if not exists:
+                skipped.append(Skipped(_rel(path, base), "dangling symbolic link"))
+                continue
+            if not path.is_file():
+                skipped.append(Skipped(_rel(path, base), "not a regular file"))
+                continue
+            _expand(path, base, stamp, sources, skipped)
 
 
 def _common_base(paths: list[Path]) -> Path | None:
@@ -141,6 +157,8 @@ def _common_base(paths: list[Path]) -> Path | None:
 
 def _walk_order(root: Path, base: Path) -> tuple[tuple[int, str], ...]:
     """Where ``os.walk`` of ``base`` (sorted, files before sub-folders) meets ``root``."""
+    if os.path.abspath(root) == str(base):  # the common folder itself: the walk's start
+        return ()
     parts = _rel(root, base).split("/")
     try:
         last = 1 if root.is_dir() else 0

@@ -132,7 +132,7 @@ def sarif_dict(doc: dict[str, Any], rules: list[Any], sources: list[str] | None 
                                 + (f": {i['reason']}" if i.get("reason") else "")},
             "locations": [{"physicalLocation": {"artifactLocation": {
                 "uri": _uri(i["path"]), "uriBaseId": "BUNDLE"}}}]}
-           for i in doc["inputs"] if i["status"] not in ("analysed", "empty")]
+           for i in doc["inputs"] if i["status"] not in ("analysed", "empty", "repeated")]
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "reformdiag", "version": doc["tool"]["version"],
                             "semanticVersion": doc["tool"]["version"],

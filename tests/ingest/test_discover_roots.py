@@ -106,3 +106,16 @@ def test_a_path_that_cannot_be_looked_at_is_named_and_the_rest_read(
     assert [(s.display, s.reason) for s in skipped] == [(str(blocked),
                                                         "cannot open: Permission denied")]
     assert sources and all(s.display.startswith("openGauss111/") for s in sources)
+
+
+def test_a_path_given_again_is_read_once() -> None:
+    """`analyze bundle bundle/openGauss111` (or the same folder twice): the header counted
+    every file twice and each copy was listed apart."""
+    files = _files(SAMPLE)
+    sources, skipped = discover([SAMPLE, SAMPLE / "openGauss111"])
+    assert len(sources) == len(files) == len({s.path for s in sources})
+    assert [(s.display, s.status, s.reason) for s in skipped] == [
+        (str(SAMPLE / "openGauss111"), "repeated",
+         "its 5 file(s) are also in another path given: each is read once")]
+    again, skipped = discover([SAMPLE, SAMPLE])
+    assert len(again) == len(files) and [s.status for s in skipped] == ["repeated"]
