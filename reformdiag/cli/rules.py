@@ -16,10 +16,18 @@ RulesDirOpt = typer.Option([], "--rules", help="Also load the rules of this fold
 def _find(rule_ref: str, extra: list[Path]):  # type: ignore[no-untyped-def]
     from reformdiag.diagnose.catalog import rule_set
 
-    for rule in rule_set(extra):
-        if rule_ref in (rule.id, rule.name) or rule_ref.upper() == rule.id or (
-                rule_ref.upper() in rule.references):
+    rules = rule_set(extra)
+    for rule in rules:
+        if rule_ref in (rule.id, rule.name) or rule_ref.upper() == rule.id:
             return rule
+    # a documented case (OG-C03): the rule made for it (OG003) before a generic one citing it
+    case = rule_ref.upper()
+    citing = [rule for rule in rules if case in rule.references]
+    if citing:
+        system, _, number = case.partition("-C")
+        own = f"{system}{int(number):03d}" if number.isdigit() else None
+        return next((r for r in citing if r.id == own), None) or next(
+            (r for r in citing if r.id.startswith(system)), citing[0])
     raise UsageError(f"no rule {rule_ref!r}", hint="see `reformdiag rules list`")
 
 

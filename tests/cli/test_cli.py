@@ -314,3 +314,13 @@ def test_zone_offsets_at_the_ends_are_read() -> None:
     from reformdiag.timeline.clock import parse_tz
 
     assert (parse_tz("-12:00"), parse_tz("UTC+14"), parse_tz("+0530")) == (-720, 840, 330)
+
+
+@pytest.mark.parametrize("case,rule", [("OG-C03", "OG003"), ("og-c01", "OG001"),
+                                       ("OG-C18", "OG018"), ("NDB-1", "ND001")])
+def test_explain_a_case_shows_the_rule_made_for_it(case: str, rule: str) -> None:
+    """`explain OG-C03` (the README's example) showed GN003, a generic rule that also cites
+    the case, because it comes first in the list."""
+    result = runner.invoke(app, ["explain", case])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{rule}  ")
