@@ -18,6 +18,7 @@ from pathlib import Path
 
 from reformdiag.errors import InputError
 from reformdiag.ingest.discover import Skipped, Source, discover
+from reformdiag.ingest.grouping import JoinedRecord, join_records
 from reformdiag.ingest.identity import PathHints, path_hints
 from reformdiag.ingest.pasted import (
     MAX_PASTED,
@@ -141,6 +142,7 @@ def build_plans(registry: Registry, options: Options) -> dict[str, ScanPlan]:
             continuation=spec.continuation,
             keep=tuple(dict.fromkeys(p.encode("utf-8") for p in keep)),
             attach=tuple(a.encode("utf-8") for a in spec.attach),
+            group=spec.group,
             keep_all=not options.prefilter,
             engine=options.phrase_engine,
             line_pass=options.line_pass,
@@ -375,10 +377,23 @@ class FileAnalyser:
         # report quotes is read again from the file (Analysis.quote). Pasted text keeps it
         # (it was repaired), and so does the full view (it streams, nothing accumulates).
         keep_raw = full_view or scanned is not None
-        for kept in stream:
+        todo: list[KeptRecord] = []  # the parts of a joined record that did not parse
+        records = join_records(stream, plan.group)
+        while True:
+            kept = todo.pop(0) if todo else next(records, None)
+            if kept is None:
+                break
             text = _decode(kept.text, decode_notes)
             item = parse_record(fmt, text, file=source.display, line=kept.line,
                                 filename=source.name)
+            if isinstance(kept, JoinedRecord):
+                if isinstance(item, Unparsed):  # its head alone, then the rest joined again
+                    todo[:0] = [kept.parts[0], *join_records(kept.parts[1:], plan.group)]
+                    continue
+                # its later record starts are continuation lines of the joined record
+                report.records -= len(kept.parts) - 1
+                report.continuation += len(kept.parts) - 1
+                item.fields["joined"] = len(kept.parts)
             if not keep_raw and not isinstance(item, Unparsed):
                 item.raw = ""
             if isinstance(item, Unparsed):

@@ -374,13 +374,18 @@ def _evidence(rule: Rule, match: Match, unquoted: list[tuple[Evidence, str]] | N
                 if id(line_ev) in seen or len(out) >= MAX_EVIDENCE:
                     continue
                 seen.add(id(line_ev))
-                quoted = Evidence(role=name, time=line_ev.time, node=line_ev.node,
-                                  file=line_ev.file, line=line_ev.line,
-                                  text=(line_ev.raw or line_ev.message).split("\n", 1)[0],
-                                  kind=line_ev.kind)
-                out.append(quoted)
-                if not line_ev.raw and unquoted is not None and line_ev.source != EPISODE:
-                    unquoted.append((quoted, quoted.text))
+                texts = (line_ev.raw or line_ev.message).split("\n")
+                # a record joined from several log lines (an RHB matrix print) is quoted line
+                # by line, as the log has them; other records by their first line
+                for i in range(len(texts) if line_ev.fields.get("joined") else 1):
+                    if len(out) >= MAX_EVIDENCE:
+                        break
+                    quoted = Evidence(role=name, time=line_ev.time, node=line_ev.node,
+                                      file=line_ev.file, line=line_ev.line + i, text=texts[i],
+                                      kind=line_ev.kind)
+                    out.append(quoted)
+                    if not line_ev.raw and unquoted is not None and line_ev.source != EPISODE:
+                        unquoted.append((quoted, quoted.text))
     out.sort(key=lambda e: (e.time is None, e.time or datetime.min))
     return out
 

@@ -20,6 +20,7 @@ leaders and server leases) are built in ``membership_episodes.py``.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -409,23 +410,41 @@ def _cell_time(text: str) -> datetime:
     return moment
 
 
+_ROW = re.compile(r"hb infos:\s*\|(.*)")
+
+
+def _rhb_rows(print_: Event) -> list[str]:
+    """The ``|t(1)|t(2)|...|`` rows of one print, from its lines (``ingest/grouping.py``
+    joins a print's lines into one record)."""
+    rows = []
+    for line in print_.message.split("\n"):
+        m = _ROW.search(line)
+        if m:
+            rows.append(m.group(1))
+    return rows
+
+
 def _rhb_matrices(events: list[Event]) -> list[Event]:
     """One ``rhb_matrix`` per print of cm_server's RHB heartbeat matrix (OG-C10, OG-C27).
 
     Each row is ``|t(1)|t(2)|...|``: the last heartbeat time per link, ``1970-01-01 08:00:00``
     for the node itself or a link never heard. A cell older than ``Network timeout`` seconds at
     ``Network base_time`` is a timed-out link; a row with no heartbeat at all is a silent node.
+    A print is one ``rhb_matrix_print`` event with its header lines; a print cut in two (its
+    rows across a second, another thread's line between them) is put together again here, and
+    a header printed apart from its rows is found just before them.
     """
     out: list[Event] = []
     groups: list[list[Event]] = []
-    # the Network timeout / base_time lines printed just before each matrix, per file
+    # the Network timeout / base_time lines printed apart from the matrix, per file
     headers: dict[str, list[Event]] = {}
     last: Event | None = None
-    for e in events:  # one pass: at 1 GB, 10,634 of the 16,197 events are matrix lines
+    for e in events:  # one pass: at 1 GB a third of the events are prints
         kind = e.kind
-        if kind == "rhb_matrix_row":
-            if last is not None and e.line == last.line + 1 and last.file == e.file \
-                    and (e.time - last.time).total_seconds() < 0.5:
+        if kind == "rhb_matrix_print":
+            if last is not None and last.file == e.file and e.line == last.line + last.line_count \
+                    and "timeout_s" not in e.fields and "base_time" not in e.fields \
+                    and (e.time - last.time).total_seconds() < 1:
                 groups[-1].append(e)
             else:
                 groups.append([e])
@@ -435,14 +454,20 @@ def _rhb_matrices(events: list[Event]) -> list[Event]:
     header_times = {f: [h.time for h in hs] for f, hs in headers.items()}
     for group in groups:
         first = group[0]
-        mine = headers.get(first.file, [])
-        hi = bisect.bisect_right(header_times[first.file], first.time) if mine else 0
-        around = [h for h in mine[max(0, hi - 4):hi]
-                  if (first.time - h.time).total_seconds() < 1]
-        timeout = next((e.fields.get("timeout_s") for e in reversed(around)
-                        if e.kind == "rhb_network_timeout"), None)
-        base_text = next((e.fields.get("base_time") for e in reversed(around)
-                          if e.kind == "rhb_base_time"), None)
+        timeout = first.fields.get("timeout_s")
+        base_text = first.fields.get("base_time")
+        around: list[Event] = []
+        if timeout is None or base_text is None:
+            mine = headers.get(first.file, [])
+            hi = bisect.bisect_right(header_times[first.file], first.time) if mine else 0
+            around = [h for h in mine[max(0, hi - 4):hi]
+                      if (first.time - h.time).total_seconds() < 1]
+            if timeout is None:
+                timeout = next((e.fields.get("timeout_s") for e in reversed(around)
+                                if e.kind == "rhb_network_timeout"), None)
+            if base_text is None:
+                base_text = next((e.fields.get("base_time") for e in reversed(around)
+                                  if e.kind == "rhb_base_time"), None)
         try:
             base = _cell_time(str(base_text)) if base_text else None
         except ValueError:
@@ -451,8 +476,9 @@ def _rhb_matrices(events: list[Event]) -> list[Event]:
         stale: list[str] = []
         silent: list[int] = []
         ages: list[float] = []
-        for i, row in enumerate(group, 1):
-            cells = [c for c in map(str.strip, str(row.fields.get("row", "")).split("|")) if c]
+        rows = [row for e in group for row in _rhb_rows(e)]
+        for i, row in enumerate(rows, 1):
+            cells = [c for c in map(str.strip, row.split("|")) if c]
             heard = 0
             for j, cell in enumerate(cells, 1):
                 if cell.startswith(_NEVER):
@@ -470,11 +496,11 @@ def _rhb_matrices(events: list[Event]) -> list[Event]:
             if heard == 0 and len(cells) > 1:
                 silent.append(i)
         max_age = max(ages) if ages else None
-        fields = {"timeout_s": timeout, "base_time": base_text, "nodes": len(group),
+        fields = {"timeout_s": timeout, "base_time": base_text, "nodes": len(rows),
                   "max_age_s": max_age, "stale": bool(stale), "stale_links": stale,
                   "silent_cm_nodes": silent, "silent": bool(silent)}
         level = "warning" if stale or silent else "info"
-        msg = (f"RHB matrix ({len(group)} nodes, timeout {timeout} s): "
+        msg = (f"RHB matrix ({len(rows)} nodes, timeout {timeout} s): "
                + ("; ".join(stale) if stale else "no timed-out link")
                + (f"; silent: cm node {', '.join(map(str, silent))}" if silent else ""))
         out.append(_episode("rhb_matrix", first.node, first, group[-1], level, msg, fields,

@@ -26,6 +26,8 @@ from reformdiag.ingest.shapes import StartShapes
 if TYPE_CHECKING:
     import numpy as np
 
+    from reformdiag.ingest.grouping import RecordGroup
+
 _TS = re.compile(rb"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,3})?")
 MAX_RECORD = 256 * 1024  # a kept record longer than this is cut (with its lines still counted)
 MAX_ORPHAN_SAMPLES = 200
@@ -44,6 +46,7 @@ class ScanPlan:
     keep_all: bool = False  # prefilter off: every record goes to Lark
     engine: str = "auto"  # phrase search: auto | hyperscan | aho-corasick
     line_pass: str = "auto"  # auto | compiled | numpy
+    group: RecordGroup | None = None  # kept records that join the one before (stage two)
     phrases: PhraseSearch = field(init=False, repr=False)
     start_shapes: StartShapes = field(init=False, repr=False)
     lines: LinePass = field(init=False, repr=False)
@@ -56,7 +59,7 @@ class ScanPlan:
     def keeping_all(self) -> ScanPlan:
         """The same plan with the prefilter off (``timeline --all``, ``--no-prefilter``)."""
         plan = ScanPlan(self.shapes, self.continuation, self.keep, self.attach, keep_all=True,
-                        engine=self.engine, line_pass=self.line_pass)
+                        engine=self.engine, line_pass=self.line_pass, group=self.group)
         plan.phrases = self.phrases  # keeps its compiled engine
         return plan
 

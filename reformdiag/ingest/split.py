@@ -3,8 +3,10 @@
 A cut is placed at the start of a record (a line with the format's start shape), so no
 record straddles two segments, and never before a record that would only be kept as an
 attachment of the one before it (a DETAIL line after an ERROR): such a record needs to know
-whether its predecessor was kept. With those two rules a segment scans exactly as the same
-bytes do inside the whole file; only its line numbers are relative (the merge shifts them).
+whether its predecessor was kept; nor before a record that may continue a group of records
+(``ingest/grouping.py``: a row of cm_server's RHB matrix). With those rules a segment scans
+exactly as the same bytes do inside the whole file; only its line numbers are relative (the
+merge shifts them).
 Compressed files and archive members have no random access and are never cut.
 """
 
@@ -60,8 +62,9 @@ def _safe_record_start(window: bytes, plan: ScanPlan) -> int | None:
             return None  # the record goes on past the window: do not cut here
         if plan.is_record_start(window[pos:nl + 1]):
             if record is not None:
-                keep, attach = plan.classify(window[record:pos])
-                if keep or not attach:
+                text = window[record:pos]
+                keep, attach = plan.classify(text)
+                if (keep or not attach) and not (plan.group and plan.group.continues(text)):
                     return record
             record = pos
         pos = nl + 1

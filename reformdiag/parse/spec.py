@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reformdiag.ingest.grouping import RecordGroup
 from reformdiag.model import LEVEL_RANK
 from reformdiag.parse.yamlload import definition_error, load_mapping, strip_lines
 
@@ -127,6 +128,7 @@ class FormatSpec:
     level_map: dict[str, str] = field(default_factory=dict)
     keep: tuple[tuple[str, str], ...] = ()  # (phrase, level) anchors that keep a record
     attach: tuple[str, ...] = ()  # aux-record phrases: kept with, and folded into, the record before
+    group: RecordGroup | None = None  # records one call wrote as several lines: joined
     templates: tuple[Template, ...] = ()
     sources: tuple[SourceRule, ...] = ()
     samples: list[dict[str, Any]] = field(default_factory=list)
@@ -169,6 +171,28 @@ def _compile(path: Path, data: Any, key: str, pattern: str, flags: int = 0) -> r
     except re.error as exc:
         raise _fail(path, data, key, f"invalid regular expression in {key!r}: {exc}",
                     "patterns use Python re syntax; escape [ ] ( ) . | with a backslash") from exc
+
+
+def _group(path: Path, data: Any) -> RecordGroup | None:
+    """``group: {first: [...], next: [...], same: regex}`` (see ``ingest/grouping.py``)."""
+    item = data.get("group")
+    if item is None:
+        return None
+    lists = {}
+    for key in ("first", "next"):
+        phrases = item.get(key) if isinstance(item, dict) else None
+        if not phrases or not all(isinstance(p, str) and p for p in phrases):
+            raise _fail(path, data, "group", f"group.{key} needs a list of phrases",
+                        "first: phrases of a record that opens a group; next: of one that "
+                        "continues it")
+        lists[key] = tuple(p.encode("utf-8") for p in phrases)
+    same = item.get("same")
+    if not isinstance(same, str) or not same:
+        raise _fail(path, data, "group", "group.same needs a regex",
+                    "its groups must be equal on every record of a group, e.g. the second "
+                    "and the thread: '^(\\S+ \\d\\d:\\d\\d:\\d\\d)\\S* (tid=\\d+) '")
+    _compile(path, data, "group", same)
+    return RecordGroup(lists["first"], lists["next"], re.compile(same.encode("utf-8")))
 
 
 def _shape(text: str) -> bytes:
@@ -279,6 +303,7 @@ def load_spec(path: Path, shared_templates: dict[str, list[Template]]) -> Format
         level_map=level_map,
         keep=tuple(keep),
         attach=tuple(str(a) for a in data.get("attach", []) or []),
+        group=_group(path, data),
         templates=tuple(templates),
         sources=tuple(sources),
         samples=samples,

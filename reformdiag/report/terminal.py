@@ -43,7 +43,11 @@ def event_line(e: Event, where: bool = True) -> Text:
     t.append(f"  {e.node:<14} ")
     t.append(f"{e.level:<7}", style=LEVEL_STYLE.get(e.level, ""))
     t.append(f" {e.kind:<26} ", style="bold" if e.kind != "log" else "")
-    t.append(e.message.split("\n", 1)[0][:240])
+    first, _, more = e.message.partition("\n")
+    t.append(first[:240])
+    if more:  # continuation lines (a DETAIL, an RHB matrix's rows): in the exports, in full
+        n = more.count("\n") + 1
+        t.append(f" (+{n} line{'s' if n > 1 else ''})", style="dim")
     if where:
         t.append(f"  ({e.file.rsplit('/', 1)[-1]}:{e.line})", style="dim")
     return t

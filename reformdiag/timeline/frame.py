@@ -15,7 +15,7 @@ CATEGORIES = ("node", "source", "level", "kind", "module", "file")  # repeated s
 
 # Kinds that are routine background even though a template names them: shown with --all.
 ROUTINE_KINDS = frozenset({
-    "rhb_matrix_row", "rhb_base_time", "rhb_network_timeout", "redo_progress", "redo_speed",
+    "rhb_matrix_print", "rhb_base_time", "rhb_network_timeout", "redo_progress", "redo_speed",
     "peer_connected", "reform_step_enter", "reform_step_success", "reform_phase",
     "mes_listening", "mes_init_start", "mes_init_success", "cm_row", "dms_reform_init",
     "log_file_added", "resource_registration", "connection_closed", "reform_members",

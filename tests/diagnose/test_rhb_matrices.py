@@ -49,3 +49,42 @@ def test_damaged_cells_are_skipped() -> None:
     ]))
     assert matrix.level == "info" and matrix.fields["stale_links"] == []
     assert matrix.fields["max_age_s"] == 2
+
+
+def _print(lines: list[str], line: int = 1) -> Event:
+    """One print as the pipeline joins it: one record of several lines."""
+    fmt = default_registry().get("cm_log")
+    ev = parse_record(fmt, "\n".join(lines), file="cm_server.log", line=line,
+                      filename="cm_server.log")
+    assert isinstance(ev, Event), ev
+    assert ev.local_time is not None
+    ev.time, ev.node = ev.local_time.replace(tzinfo=UTC), "host1"
+    return ev
+
+
+def test_a_joined_print_is_read_from_its_lines() -> None:
+    rows = [f"{NEVER}|2024-09-26 20:11:48|2024-09-26 20:11:30|",
+            f"2024-09-26 20:11:48|{NEVER}|2024-09-26 20:11:47|",
+            f"{NEVER}|{NEVER}|{NEVER}|"]
+    ev = _print([PREFIX.format(ms="001") + "Network timeout:6",
+                 PREFIX.format(ms="001") + "Network base_time:2024-09-26 20:11:49",
+                 *(PREFIX.format(ms="001") + "[RHB] hb infos: |" + row for row in rows)])
+    assert ev.kind == "rhb_matrix_print"
+    (matrix,) = _rhb_matrices([ev])
+    assert matrix.fields["nodes"] == 3 and matrix.fields["timeout_s"] == 6
+    assert matrix.fields["stale_links"] == ["node 1 <- node 3: 19 s"]
+    assert matrix.fields["silent_cm_nodes"] == [3]
+    assert matrix.fields["parts"] == [ev]
+
+
+def test_a_print_cut_across_a_second_is_one_matrix() -> None:
+    """The rows after a second's turn do not join the record before (the join wants the same
+    second): the episode puts the print together again, rows in order."""
+    head = _print([PREFIX.format(ms="999") + "Network timeout:6",
+                   PREFIX.format(ms="999") + "Network base_time:2024-09-26 20:11:49",
+                   PREFIX.format(ms="999") + f"[RHB] hb infos: |{NEVER}|2024-09-26 20:11:30|"])
+    tail = _print(["2024-09-26 20:11:50.000 tid=1005045 MaxClusterAb LOG: [RHB] hb infos: "
+                   f"|{NEVER}|{NEVER}|"], line=4)
+    (matrix,) = _rhb_matrices([head, tail])
+    assert matrix.fields["nodes"] == 2 and matrix.fields["silent_cm_nodes"] == [2]
+    assert matrix.fields["stale_links"] == ["node 1 <- node 2: 19 s"]

@@ -27,7 +27,7 @@ FIELD_SETS = [
     {"app": 7},
 ]
 KINDS = ["log", "reform_plan", "first_round_reform_failed", "cm_dn_state", "cm_cms_state",
-         "rhb_matrix_row"]
+         "rhb_matrix_print"]
 
 EVENT = st.builds(
     lambda file, system, kind, fields: Event(
