@@ -51,8 +51,8 @@ class RecordGroup:
 
 @dataclass(slots=True)
 class JoinedRecord(KeptRecord):
-    """A kept record made of several: ``parts`` are the records as stage one cut them (parsed
-    one by one when the joined text does not parse)."""
+    """A kept record made of several: ``parts`` are the records as stage one cut them (when
+    the joined text does not parse, its head is read alone and the rest joined again)."""
 
     parts: list[KeptRecord] = field(default_factory=list)
 
