@@ -18,6 +18,8 @@ from pathlib import Path
 
 from reformdiag.errors import InputError
 from reformdiag.ingest.discover import Skipped, Source, discover
+from reformdiag.ingest.encoding import NOTES as DECODE_NOTES
+from reformdiag.ingest.encoding import decode_text
 from reformdiag.ingest.grouping import JoinedRecord, join_records
 from reformdiag.ingest.identity import PathHints, path_hints
 from reformdiag.ingest.pasted import (
@@ -120,13 +122,9 @@ def _decode(raw: bytes, notes: Counter[str]) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    try:
-        text = raw.decode("gb18030")
-        notes["records decoded as GB18030 (not valid UTF-8)"] += 1
-        return text
-    except UnicodeDecodeError:
-        notes["undecodable bytes replaced"] += 1
-        return raw.decode("utf-8", errors="replace")
+    text, how = decode_text(raw)
+    notes[DECODE_NOTES[how]] += 1
+    return text
 
 
 def build_plans(registry: Registry, options: Options) -> dict[str, ScanPlan]:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from reformdiag.ingest.encoding import NOTES as DECODE_NOTES
+from reformdiag.ingest.encoding import UTF8, decode_text
 from reformdiag.ingest.scan import KeptRecord, ScanPlan, ScanResult
 from reformdiag.model import Event, FileReport
 
@@ -225,7 +227,7 @@ class Routed:
     first_number: int | None = None
     last_number: int | None = None
     fixes: Counter[str] = field(default_factory=Counter)
-    decoded_gb18030: int = 0
+    decoded: Counter[str] = field(default_factory=Counter)  # lines not UTF-8: how read
 
     def notes(self) -> list[str]:
         """What the report says about the file."""
@@ -236,21 +238,13 @@ class Routed:
             out.append(f"editor line numbers stripped from {self.numbered} lines "
                        f"({self.first_number}..{self.last_number})")
         out.extend(f"repaired: {what} ({n})" for what, n in self.fixes.most_common())
-        if self.decoded_gb18030:
-            out.append(f"lines decoded as GB18030 (not valid UTF-8) ({self.decoded_gb18030})")
+        out.extend(f"{DECODE_NOTES[how].replace('records', 'lines', 1)} ({n})"
+                   for how, n in self.decoded.most_common())
         return out
 
 
-def _decode(raw: bytes) -> tuple[str, bool]:
-    raw = raw.replace(b"\x00", b"").rstrip(b"\r")
-    try:
-        return raw.decode("utf-8"), False
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030"), True
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", "replace"), False
+def _decode(raw: bytes) -> tuple[str, str]:
+    return decode_text(raw.replace(b"\x00", b"").rstrip(b"\r"))
 
 
 def _common_indent(texts: Iterable[str]) -> int:
@@ -285,7 +279,7 @@ def route_lines(lines: Iterable[bytes], candidates: list[Candidate],
         return results.setdefault(fmt, ScanResult())
 
     decoded = [_decode(raw) for raw in lines]  # pasted files are small: hold them
-    out.decoded_gb18030 = sum(gb for _, gb in decoded)
+    out.decoded.update(how for _, how in decoded if how != UTF8)
     indent = _common_indent(text for text, _ in decoded)
     for number, (text, _) in enumerate(decoded, 1):
         text = text[indent:] if text[:indent].isspace() else text

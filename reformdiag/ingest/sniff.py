@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import fnmatch
 import re
 from collections.abc import Callable
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
 
+from reformdiag.ingest.encoding import FILE_NOTES, decode_text
 from reformdiag.ingest.pasted import looks_pasted, pasted_reason
 
 SNIFF_LINES = 400
@@ -84,23 +84,16 @@ _CONTROLS = bytes(b for b in range(0x20) if b not in (9, 10, 13, 27))
 
 
 def encoding_note(head: bytes) -> str | None:
-    """What the report says when a file is not UTF-8 (its lines are read as GB18030, as a
-    server with a Chinese locale writes them), judged on its first bytes."""
+    """What the report says when a file is not UTF-8 (GB18030, as a server with a Chinese
+    locale writes it, or Latin-1 bytes: ``ingest/encoding.py``), judged on its first bytes."""
     if head.isascii():
         return None
-    try:  # the head may end inside a character: that alone is not an error
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "not valid UTF-8: lines read as GB18030"
-    return None
+    # the head may end inside a character: that alone is not an error
+    return FILE_NOTES.get(decode_text(head, final=False)[1])
 
 
 def decode_head(head: bytes) -> str:
-    head = head.replace(b"\x00", b"")
-    try:
-        return head.decode("utf-8")
-    except UnicodeDecodeError:
-        return head.decode("gb18030", errors="replace")
+    return decode_text(head.replace(b"\x00", b""), final=False)[0]
 
 
 def sniff(head: bytes, display: str, candidates: list[Candidate],

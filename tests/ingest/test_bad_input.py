@@ -86,6 +86,15 @@ def test_gb18030_lines_are_decoded(tmp_path: Path) -> None:
     assert any("GB18030" in n for r in a.inputs for n in r.notes)
 
 
+def test_a_latin1_name_in_a_utf8_log_keeps_every_letter() -> None:
+    """A client's Latin-1 table name read as GB18030 lost the letter after the accented one
+    (``clientes_año`` -> ``clientes_a`` and one Chinese character)."""
+    a = analyse([CORPUS / "latin1.log"])
+    error = next(e for e in a.events if e.level == "error")
+    assert 'relation "clientes_año" does not exist' in error.message
+    assert any("Latin-1" in n for r in a.inputs for n in r.notes)
+
+
 # ---- the hostile corpus (tests/fixtures/bad_input, made by tests/fixtures/make_bad_input.py) --
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "bad_input"
@@ -95,7 +104,7 @@ SAMPLE = ROOT / "samples" / "opengauss_reform_round1_fail"
 @pytest.mark.parametrize("name,status,says", [
     ("garbage.bin", "not recognised", "binary data, not a text log"),
     ("truncated.gz", "analysed", "compressed stream is truncated: analysed the 40 lines before it"),
-    ("latin1.log", "analysed", "not valid UTF-8: lines read as GB18030"),
+    ("latin1.log", "analysed", "not valid UTF-8: lines that are not UTF-8 read as Latin-1"),
     ("gb18030_postgresql-2024-09-19_171113.log", "analysed",
      "not valid UTF-8: lines read as GB18030"),
     ("nested_collector.tar.gz", "analysed", None),
