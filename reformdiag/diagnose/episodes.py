@@ -430,25 +430,31 @@ def _rhb_matrices(events: list[Event]) -> list[Event]:
     Each row is ``|t(1)|t(2)|...|``: the last heartbeat time per link, ``1970-01-01 08:00:00``
     for the node itself or a link never heard. A cell older than ``Network timeout`` seconds at
     ``Network base_time`` is a timed-out link; a row with no heartbeat at all is a silent node.
-    A print is one ``rhb_matrix_print`` event with its header lines; a print cut in two (its
-    rows across a second, another thread's line between them) is put together again here, and
-    a header printed apart from its rows is found just before them.
+    A print is one ``rhb_matrix_print`` event with its header lines; a print cut in parts (its
+    rows across a second, another thread's lines between them) is put together again here,
+    and a header printed apart from its rows is found just before them.
     """
     out: list[Event] = []
     groups: list[list[Event]] = []
     # the Network timeout / base_time lines printed apart from the matrix, per file
     headers: dict[str, list[Event]] = {}
-    last: Event | None = None
+    # per file and thread: the matrix being printed and its last print
+    last: dict[tuple[str, object], tuple[list[Event], Event]] = {}
     for e in events:  # one pass: at 1 GB a third of the events are prints
         kind = e.kind
         if kind == "rhb_matrix_print":
-            if last is not None and last.file == e.file and e.line == last.line + last.line_count \
+            key = (e.file, e.fields.get("tid"))
+            open_ = last.get(key)
+            # rows without a header go on the print before them of that thread (another
+            # thread's lines may come between, a second may turn)
+            if open_ is not None and e.line > open_[1].line \
                     and "timeout_s" not in e.fields and "base_time" not in e.fields \
-                    and (e.time - last.time).total_seconds() < 1:
-                groups[-1].append(e)
+                    and (e.time - open_[1].time).total_seconds() < 1:
+                open_[0].append(e)
+                last[key] = (open_[0], e)
             else:
                 groups.append([e])
-            last = e
+                last[key] = (groups[-1], e)
         elif kind == "rhb_network_timeout" or kind == "rhb_base_time":
             headers.setdefault(e.file, []).append(e)
     header_times = {f: [h.time for h in hs] for f, hs in headers.items()}

@@ -28,7 +28,8 @@ class RecordGroup:
 
     ``first``: phrases of a record that may open a group; ``next``: phrases of a record that
     continues one; ``same``: a regex on each record's first line whose groups (or whole match)
-    must be equal (the same second and thread), so that another call's lines never join.
+    must be equal (the same second and thread; a group that did not take part matches any),
+    so that another call's lines never join.
     """
 
     first: tuple[bytes, ...]
@@ -75,7 +76,7 @@ def join_records(records: Iterable[KeptRecord], group: RecordGroup | None
     for rec in records:
         if (head is not None and rec.line == end and not rec.attach and key is not None
                 and len(parts) < MAX_PARTS and size + len(rec.text) < MAX_RECORD
-                and group.continues(rec.text) and group.key(rec.text) == key):
+                and group.continues(rec.text) and _same(group.key(rec.text), key)):
             if not parts:
                 parts.append(head)
             parts.append(rec)
@@ -88,6 +89,16 @@ def join_records(records: Iterable[KeptRecord], group: RecordGroup | None
         key = group.key(rec.text) if group.opens(rec.text) else None
     if head is not None:
         yield _joined(head, parts)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal keys; a part missing from one of them (a line whose timestamp was cut off in a
+    published log: ``tid=5045 MaxClusterAb LOG: ...``) matches anything."""
+    if a is None or b is None:
+        return False
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return all(x == y or x is None or y is None for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 def _joined(head: KeptRecord, parts: list[KeptRecord]) -> KeptRecord:

@@ -88,3 +88,22 @@ def test_a_print_cut_across_a_second_is_one_matrix() -> None:
     (matrix,) = _rhb_matrices([head, tail])
     assert matrix.fields["nodes"] == 2 and matrix.fields["silent_cm_nodes"] == [2]
     assert matrix.fields["stale_links"] == ["node 1 <- node 2: 19 s"]
+
+
+def test_another_threads_line_inside_a_print() -> None:
+    """cm_server's other threads write between the matrix's lines: the rows after such a line
+    are a print of their own (no header), put back on the print of their thread."""
+    head = _print([PREFIX.format(ms="001") + "Network timeout:6",
+                   PREFIX.format(ms="001") + "Network base_time:2024-09-26 20:11:49",
+                   PREFIX.format(ms="001") + f"[RHB] hb infos: |{NEVER}|2024-09-26 20:11:48|"])
+    other = _print(["2024-09-26 20:11:49.001 tid=5046 ProcessCmsMsg LOG: [CLIENT] release lock "
+                    "success. key=/omm/CM/LockOwner/dms_res/dms_reformer_lock, value=6001."],
+                   line=4)
+    rest = _print([PREFIX.format(ms="002") + f"[RHB] hb infos: |2024-09-26 20:11:30|{NEVER}|"],
+                  line=5)
+    stranger = _print([PREFIX.format(ms="002").replace("1005045", "77")
+                       + f"[RHB] hb infos: |{NEVER}|{NEVER}|"], line=6)
+    first, second = _rhb_matrices([head, other, rest, stranger])
+    assert first.fields["nodes"] == 2 and first.fields["parts"] == [head, rest]
+    assert first.fields["stale_links"] == ["node 2 <- node 1: 19 s"]
+    assert second.fields["parts"] == [stranger] and second.fields["silent_cm_nodes"] == [1]

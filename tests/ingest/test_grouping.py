@@ -55,6 +55,10 @@ def test_what_does_not_join() -> None:
     assert _joined([kick, PRINT[1], PRINT[2]]) == [[1], [2, 3]]
     # the same millisecond (a cut timestamp keeps only the thread) joins
     assert _joined([*PRINT[:2], PRINT[2].replace("20:11:49.676", "20:11:49.999")]) == [[1, 2, 3]]
+    # a line whose timestamp a published log cut off keeps its thread: it joins
+    cut = PRINT[3].split(" ", 2)[2]
+    assert cut.startswith("tid=5045 ") and _joined([*PRINT[:3], cut]) == [[1, 2, 3, 4]]
+    assert _joined([*PRINT[:3], cut.replace("tid=5045", "tid=5046")]) == [[1, 2, 3], [4]]
     # a line between them (not kept, or of another thread) breaks the run
     gap = [*_records(PRINT[:2]), *_records(PRINT[2:], first_line=4)]
     assert [r.line for r in join_records(gap, GROUP)] == [1, 4]
