@@ -10,7 +10,7 @@ import gc
 import logging
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -432,7 +432,8 @@ class FileAnalyser:
             report.notes.extend(here.notes(report.lines))
 
     # -- pasted text (a ticket): routed line by line, each format's records parsed ------
-    def _pasted(self, source: Source, report: FileReport) -> list[Event]:
+    def _pasted(self, source: Source, report: FileReport, full_view: bool = False
+                ) -> list[Event]:
         stats = ReadStats()
         routed = route_lines(physical_lines(read_chunks(source, stats)), self.candidates,
                              self.plans)
@@ -440,7 +441,7 @@ class FileAnalyser:
         for fmt_id, scanned in sorted(routed.groups.items()):
             part = FileReport(path=source.display)
             events.extend(self.iter_lines(self.registry.get(fmt_id), source, part,
-                                          scanned=scanned))
+                                          scanned=scanned, full_view=full_view))
             merge_report(report, part)
         report.notes[:0] = routed.notes()
         # what the reader met: lines over 1 MiB cut, a stream cut short, NUL bytes dropped
@@ -573,12 +574,11 @@ def stream_all(paths: list[Path], options: Options | None = None,
     default = Counter(analysis.offsets.values()).most_common(1)
     fallback = default[0][0] if default else 0
 
-    def one_file(source: Source, fmt: LoadedFormat) -> Iterator[Event]:
+    def one_file(source: Source, events: Iterable[Event]) -> Iterator[Event]:
         host, dn = analysis.hints.get(source.display, (None, None))
         node = analysis.cluster.of_folder(host, dn)
         last = None
-        for ev in analyser.iter_lines(fmt, source, FileReport(path=source.display),
-                                      full_view=True):
+        for ev in events:
             own = analysis.cluster.origin_of(ev)
             ev.host, ev.node = host, (own or node).key if (own or node) else (host or "unknown")
             place(ev, analysis.clocks)
@@ -595,19 +595,33 @@ def stream_all(paths: list[Path], options: Options | None = None,
                 ev.time = last
             yield ev
 
+    def _pasted_full(source: Source, report: FileReport) -> Iterator[Event]:
+        """Every record of a ticket; those the analysis kept keep its node and time (it
+        resolved them with the whole bundle's events)."""
+        known = {e.line: e for e in analysis.events if e.file == source.display}
+        for ev in one_file(source, analyser._pasted(source, report, full_view=True)):
+            seen = known.get(ev.line)
+            if seen is not None and seen.kind == ev.kind:
+                ev.node, ev.time, ev.time_note = seen.node, seen.time, seen.time_note
+            yield ev
+
     streams = []
     pasted = {r.path for r in analysis.analysed if is_pasted(r)}  # read line by line already
     formats = {r.path: r.format for r in analysis.analysed if r.path not in pasted}
     for source in sources:
+        report = FileReport(path=source.display)
+        if source.display in pasted:  # a ticket: small, its lines in any order of time
+            streams.append(iter(sorted(_pasted_full(source, report), key=_order)))
+            continue
         if source.display not in formats:
             continue
         fmt_id = registry.source_names().get(formats[source.display] or "", None)
         fmt = registry.get(fmt_id) if fmt_id else None
         if fmt is None or fmt.spec.layout != "lines":
             continue
-        streams.append(one_file(source, fmt))
-    documents = iter([e for e in analysis.events if e.source == "cm_ctl_query"
-                      or e.file in pasted])
+        streams.append(one_file(source, analyser.iter_lines(fmt, source, report,
+                                                            full_view=True)))
+    documents = iter([e for e in analysis.events if e.source == "cm_ctl_query"])
     merged = heapq.merge(*streams, documents, key=lambda e: (e.time is None, e.time or _MIN))
     return analysis, merged
 

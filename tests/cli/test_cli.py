@@ -121,6 +121,19 @@ def test_timeline_exports(tmp_path: Path) -> None:
     assert "failover_recovery" in result.stdout
 
 
+def test_timeline_all_shows_every_record_of_a_ticket() -> None:
+    """Pasted text (a ticket) in the full view: its unnamed INFO lines too, not only the
+    events the analysis keeps; those keep the analysis's node and time."""
+    ticket = ROOT / "tests/fixtures/pasted/og_c03_seed_detail.txt"
+    kept = runner.invoke(app, ["timeline", str(ticket), "-f", "jsonl", "--level", "debug"])
+    full = runner.invoke(app, ["timeline", str(ticket), "-f", "jsonl", "--all"])
+    kept_rows = [json.loads(x) for x in kept.stdout.splitlines()]
+    full_rows = [json.loads(x) for x in full.stdout.splitlines()]
+    assert {(r["line"], r["kind"], r["time"]) for r in kept_rows} < \
+        {(r["line"], r["kind"], r["time"]) for r in full_rows}
+    assert any(r["kind"] == "log" and r["level"] == "info" for r in full_rows)
+
+
 def test_rules_and_formats_commands() -> None:
     assert "OG001" in runner.invoke(app, ["rules", "list"]).stdout
     explained = runner.invoke(app, ["explain", "OG-C03"]).stdout
