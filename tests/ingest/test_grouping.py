@@ -129,3 +129,22 @@ def test_segments_never_cut_a_print(tmp_path: Path) -> None:
     assert len(events) == 400 and {e["fields"]["joined"] for e in events} == {5}  # type: ignore[index]
     for size in (1024, 4096, 20000):
         assert snapshot(jobs=2, segment_bytes=size) == whole, size
+
+
+def test_a_broken_group_spec_names_the_file_and_the_key(tmp_path: Path) -> None:
+    import pytest
+    import yaml
+
+    from reformdiag.errors import DefinitionError
+    from reformdiag.parse.spec import load_spec
+
+    spec = yaml.safe_load((Path(__file__).parents[2] / "grammars" / "cm_log.yaml").read_text())
+    for broken, says in [({"first": ["x"], "next": ["y"]}, "group.same needs a regex"),
+                         ({"first": [], "next": ["y"], "same": "a"}, "group.first needs"),
+                         ({"first": ["x"], "next": ["y"], "same": "(a"}, "invalid regular")]:
+        spec["group"] = broken
+        path = tmp_path / "cm_log.yaml"
+        path.write_text(yaml.safe_dump(spec, allow_unicode=True))
+        with pytest.raises(DefinitionError, match=re.escape(says)) as err:
+            load_spec(path, {"cbb_mes": [], "cases_a": [], "cases_b": [], "cases_c": []})
+        assert "cm_log.yaml" in err.value.render()
